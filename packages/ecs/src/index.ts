@@ -1,0 +1,2 @@
+export type { EcsEvent, JsonValue } from './event.js';
+export { getPath, isPlainObject } from './event.js';

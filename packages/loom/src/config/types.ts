@@ -1,0 +1,132 @@
+/**
+ * The effective configuration after defaults, environment secrets and validation.
+ * Key names mirror the TOML keys (snake_case) so that messages, docs and code agree.
+ */
+export interface LoomConfig {
+  server: ServerConfig;
+  auth: AuthConfig;
+  limits: LimitsConfig;
+  enrichment: EnrichmentConfig;
+  output: OutputConfig;
+  logging: LoggingConfig;
+  observability: ObservabilityConfig;
+  /** Absolute path of the file this came from; undefined for the embedded development default. */
+  source_path: string | undefined;
+}
+
+export interface ServerConfig {
+  /** host:port, ":port" (all interfaces) or "[v6]:port". */
+  listen_address: string;
+  tls: boolean;
+  cert_file: string;
+  key_file: string;
+  /** "" disables the management server, as in earlier versions. */
+  management_listen_address: string;
+  /** Threads that decode request bodies; 0 = one per core. */
+  workers: number;
+  /** Seconds a client may take to send the request headers. */
+  header_timeout_seconds: number;
+  /** Seconds a client may take to send a whole request. */
+  request_timeout_seconds: number;
+  /** Seconds an idle keep-alive connection stays open. */
+  idle_timeout_seconds: number;
+  /** Concurrent connections on the ingest listener; further connections are refused. */
+  max_connections: number;
+  /** Seconds SIGTERM waits for in-flight batches and output flushes before exiting anyway. */
+  shutdown_timeout_seconds: number;
+}
+
+export interface AuthConfig {
+  token_file: string;
+  /** token -> sensor id; merged from [auth.tokens], LOOM_SENSOR_* and token_file. Secret. */
+  tokens: Map<string, string>;
+  /** Where each token came from ("env LOOM_SENSOR_x", "token_file line 3", "auth.tokens"), for messages. */
+  token_origins: Map<string, string>;
+}
+
+export interface LimitsConfig {
+  max_body_size_bytes: number;
+  max_events_per_batch: number;
+  max_event_size_bytes: number;
+  /** Requests per second per sensor; negative disables. */
+  per_sensor_rps: number;
+  /** Bucket size for per_sensor_rps; defaults to per_sensor_rps. */
+  per_sensor_burst: number;
+  /** Events per second per sensor; 0 (default) disables. */
+  per_sensor_events_rps: number;
+  /** Batches held in memory between the listener and the outputs before new ones get 503. */
+  max_pending_batches: number;
+}
+
+export interface DnsConfig {
+  enabled: boolean;
+  /** host:port of the DNS server for PTR lookups; "" = the system's resolvers. */
+  resolver_addr: string;
+  /** 0 = do not cache. */
+  cache_ttl_seconds: number;
+  /** Fresh lookups per second; negative = unlimited. */
+  max_qps: number;
+}
+
+export interface EnrichmentConfig {
+  geoip_db_path: string;
+  asn_db_path: string;
+  dns: DnsConfig;
+}
+
+export type OutputType = 'stdout' | 'file' | 'clickhouse' | 'elasticsearch';
+
+export interface OutboxConfig {
+  enabled: boolean;
+  dir: string;
+  /** 0 = unlimited (only when written explicitly; unset means the default). */
+  max_bytes: number;
+  flush_interval_ms: number;
+  max_batch_size: number;
+  retry_backoff_ms: number;
+  retry_max_backoff_ms: number;
+}
+
+export interface OutputConfig {
+  type: OutputType;
+  /** file output: NDJSON file path. */
+  file_path: string;
+  /** file output: rotate when the file reaches this size; 0 = never (use logrotate + SIGHUP). */
+  file_max_size_bytes: number;
+  /** file output: rotated files kept (path.1 … path.N). */
+  file_max_files: number;
+  /** file output: fdatasync before acknowledging a batch. */
+  file_fsync: boolean;
+  elasticsearch_url: string;
+  elasticsearch_index: string;
+  elasticsearch_user: string;
+  elasticsearch_pass: string;
+  clickhouse_url: string;
+  clickhouse_database: string;
+  clickhouse_table: string;
+  clickhouse_user: string;
+  clickhouse_password: string;
+  outbox: OutboxConfig;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface LoggingConfig {
+  level: LogLevel;
+  format: 'json' | 'console';
+}
+
+export interface ObservabilityConfig {
+  metrics_enabled: boolean;
+}
+
+/** What loading a config produced: the config, plus warnings for the operator (unknown keys, odd values). */
+export interface LoadResult {
+  config: LoomConfig;
+  warnings: string[];
+}
+
+/** A configuration problem; the message names the key and what is wrong with it. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}

@@ -1,0 +1,57 @@
+/**
+ * A batch of events that a source has accepted from one client and that the pipeline
+ * hands to every sink. Events are already serialised: one compact JSON object per line.
+ */
+export interface Batch {
+  /** Unique id of this batch; stable across retries so destinations can deduplicate. */
+  readonly id: string;
+  /** The input it came from, e.g. "http-ingest". */
+  readonly source: string;
+  /** Authenticated sensor id (or exporter/client identity for other inputs). */
+  readonly sensorId: string;
+  /** Milliseconds since the epoch when the source accepted the batch. */
+  readonly receivedAt: number;
+  /** Number of events (= lines) in ndjson. */
+  readonly count: number;
+  /** The events, each followed by "\n". */
+  readonly ndjson: Uint8Array;
+}
+
+export interface SinkHealth {
+  ok: boolean;
+  /** Why the sink cannot accept batches now (shown by /ready). */
+  reason?: string;
+}
+
+/**
+ * A destination for events.
+ *
+ * write() resolves only once the sink has durably accepted every event of the batch
+ * (written to its destination, or to its own durable queue); the pipeline acknowledges
+ * the source only then. It rejects with SinkUnavailableError when the batch was not
+ * accepted and the client should retry later: no part of it may then be claimed delivered.
+ */
+export interface Sink {
+  readonly name: string;
+  readonly type: string;
+  /** Opens files and connections; a failure here is a startup error. */
+  start(): Promise<void>;
+  write(batch: Batch): Promise<void>;
+  health(): SinkHealth;
+  /** Re-opens files (SIGHUP after logrotate). */
+  reopen(): Promise<void>;
+  /** Flushes and releases resources; write() must not be called afterwards. */
+  close(): Promise<void>;
+}
+
+export class SinkUnavailableError extends Error {
+  override name = 'SinkUnavailableError';
+  constructor(
+    message: string,
+    /** Seconds after which a retry is worth it. */
+    readonly retryAfterSeconds = 1,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
