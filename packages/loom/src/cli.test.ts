@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseArgs } from './cli.js';
+
+test('Go-style and GNU-style config flags are equivalent', () => {
+  for (const argv of [['-config', 'a.toml'], ['--config', 'a.toml'], ['-config=a.toml'], ['--config=a.toml']]) {
+    const options = parseArgs(argv);
+    assert.equal(typeof options === 'object' && options.configPath, 'a.toml', argv.join(' '));
+  }
+  const defaults = parseArgs([]);
+  assert.deepEqual(defaults, { command: 'run', configPath: 'loom.toml', dev: false });
+});
+
+test('subcommands and version flags', () => {
+  assert.equal((parseArgs(['check-config', '-config', 'x.toml']) as { command: string }).command, 'check-config');
+  assert.equal((parseArgs(['--version']) as { command: string }).command, 'version');
+  assert.equal((parseArgs(['-version']) as { command: string }).command, 'version');
+});
+
+test('bad arguments are reported, never ignored', () => {
+  assert.match(parseArgs(['-config']) as string, /needs a file path/);
+  assert.match(parseArgs(['--token', 'x']) as string, /unknown flag "--token"/);
+  assert.match(parseArgs(['serve']) as string, /unexpected argument "serve"/);
+  assert.match(parseArgs(['--dev', '-config', 'a.toml']) as string, /--dev runs without a config file/);
+});

@@ -1,0 +1,164 @@
+import { resolve } from 'node:path';
+import { loadConfigFile } from './config/load.js';
+import { developmentConfig } from './config/dev.js';
+import { formatEffectiveConfig } from './config/redact.js';
+import { ConfigError, type LoadResult } from './config/types.js';
+import { createLogger } from './logging.js';
+import { startService } from './service.js';
+import { version } from './version.js';
+
+const usage = `Usage:
+  loom [-config FILE]              run Loom (default config file: loom.toml)
+  loom --dev                       run with the embedded development default (no config file)
+  loom check-config [-config FILE] validate FILE and print the effective config, secrets redacted
+  loom --version                   print the version
+
+Flags take one or two dashes, and "-config FILE" or "-config=FILE".
+Secrets are never taken from the command line: set LOOM_SENSOR_<sensor_id>=<token> or auth.token_file.
+`;
+
+interface Options {
+  command: 'run' | 'check-config' | 'version' | 'help';
+  configPath: string;
+  dev: boolean;
+}
+
+/** Parses Go-flag-style arguments; returns an error message for anything it does not know. */
+export function parseArgs(argv: readonly string[]): Options | string {
+  const options: Options = { command: 'run', configPath: 'loom.toml', dev: false };
+  let configGiven = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (i === 0 && (arg === 'check-config' || arg === 'version' || arg === 'help')) {
+      options.command = arg;
+      continue;
+    }
+    if (!arg.startsWith('-')) return `unexpected argument "${arg}"`;
+    const [flag, inline] = splitFlag(arg);
+    switch (flag) {
+      case 'config': {
+        const value = inline ?? argv[++i];
+        if (value === undefined || value === '') return 'flag -config needs a file path';
+        options.configPath = value;
+        configGiven = true;
+        break;
+      }
+      case 'dev':
+        options.dev = true;
+        break;
+      case 'version':
+        options.command = 'version';
+        break;
+      case 'h':
+      case 'help':
+        options.command = 'help';
+        break;
+      default:
+        return `unknown flag "${arg}"`;
+    }
+  }
+  if (options.dev && configGiven) return '--dev runs without a config file; remove -config or --dev';
+  return options;
+}
+
+function splitFlag(arg: string): [string, string | undefined] {
+  const name = arg.replace(/^--?/, '');
+  const eq = name.indexOf('=');
+  return eq < 0 ? [name, undefined] : [name.slice(0, eq), name.slice(eq + 1)];
+}
+
+/** Entry point of the `loom` command; resolves to the exit status. */
+export async function run(argv: readonly string[]): Promise<number> {
+  const options = parseArgs(argv);
+  if (typeof options === 'string') {
+    process.stderr.write(`loom: ${options}\n\n${usage}`);
+    return 2;
+  }
+  if (options.command === 'help') {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (options.command === 'version') {
+    process.stdout.write(`loom ${version}\n`);
+    return 0;
+  }
+
+  let loaded: LoadResult;
+  let generated: { sensorId: string; token: string } | undefined;
+  try {
+    if (options.dev) {
+      ({ result: loaded, generated } = developmentConfig(process.env));
+    } else {
+      loaded = await loadConfigFile(resolve(options.configPath), process.env);
+    }
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`config: ${error.message}\n`);
+    return 1;
+  }
+
+  if (options.command === 'check-config') {
+    for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
+    process.stdout.write(formatEffectiveConfig(loaded.config));
+    process.stderr.write(`config ${loaded.config.source_path ?? '(development default)'} is valid\n`);
+    return 0;
+  }
+
+  const { config } = loaded;
+  const logger = createLogger(config.logging);
+  for (const warning of loaded.warnings) logger.warn({ config: config.source_path }, warning);
+  if (generated !== undefined) printDevelopmentBanner(config.server.listen_address, config.server.management_listen_address, generated);
+
+  let service;
+  try {
+    service = await startService(config, logger);
+  } catch (error) {
+    logger.fatal(error instanceof Error ? error.message : String(error));
+    logger.flush();
+    return 1;
+  }
+
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        logger.flush();
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      service.stop().then((clean) => {
+        logger.info({ clean }, 'stopped');
+        logger.flush();
+        resolveExit(0);
+      }, (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        logger.flush();
+        resolveExit(1);
+      });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGHUP', () => {
+      logger.info('SIGHUP: reloading tokens and reopening output files');
+      service.reload().catch((error: unknown) => logger.error({ err: error }, 'reload failed'));
+    });
+  });
+}
+
+function printDevelopmentBanner(ingest: string, management: string, dev: { sensorId: string; token: string }): void {
+  const url = `http://${ingest}/api/v1/ingest`;
+  process.stderr.write(`
+Loom is running in development mode (embedded default config, no TLS, loopback only).
+  ingest      ${url}
+  management  http://${management}/health  /ready  /metrics
+  sensor id   ${dev.sensorId}
+  token       ${dev.token}   (generated for this run only; shown once)
+
+Send a first event:
+  curl -i ${url} -H 'Content-Type: application/json' -H 'Authorization: Bearer ${dev.token}' \\
+    -d '[{"@timestamp":"${new Date().toISOString()}","source":{"ip":"198.51.100.7","port":40522},"destination":{"ip":"203.0.113.10","port":22},"network":{"transport":"tcp"}}]'
+
+`);
+}

@@ -1,0 +1,313 @@
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { parseListenAddress } from '../net/listen.js';
+import type { TokenSet } from './secrets.js';
+import { describeValue, type TomlValues } from './schema.js';
+import type { EnrichmentConfig, LimitsConfig, LogLevel, LoomConfig, OutputConfig, ServerConfig } from './types.js';
+
+/**
+ * A config decoded key by key: defaults applied, each value checked on its own.
+ * Rules that involve several keys, files or secrets are checked later, in validate.ts.
+ */
+export interface Draft {
+  config: LoomConfig;
+  /** output.type as written ("" when absent); validate.ts decides whether it is supported. */
+  outputType: string;
+  kafkaKeysWritten: boolean;
+  inlineTokens: TokenSet;
+  errors: string[];
+  warnings: string[];
+}
+
+interface IntegerRule {
+  fallback: number;
+  /** What a written 0 means: the default (the earlier version's rule), a value of its own, or a mistake. */
+  zero: 'default' | 'value' | 'error';
+  /** Negative values: an error, or a value of their own (e.g. "no limit"). */
+  negative: 'error' | 'value';
+  max?: number;
+  /** Wording of the earlier version, kept for messages people may search for. */
+  negativeMessage?: string;
+}
+
+const MiB = 1024 * 1024;
+/** A body is decoded as one string; V8 strings stop at about 512 MiB, so keep well below. */
+const maxBodyBytes = 256 * MiB;
+
+const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+export function decode(v: TomlValues, sourcePath: string | undefined): Draft {
+  const warnings: string[] = [];
+  const read = new Reader(v, warnings);
+  const server = decodeServer(read);
+  const auth = { token_file: read.path('auth.token_file'), tokens: new Map<string, string>(), token_origins: new Map<string, string>() };
+  const inline = inlineTokens(v, warnings);
+  const limits = decodeLimits(read);
+  const enrichment = decodeEnrichment(read);
+  const outputType = v.string('output.type') ?? '';
+  const output = decodeOutput(read);
+  const kafkaBrokers = v.stringArray('output.kafka_brokers');
+  const kafkaTopic = v.string('output.kafka_topic');
+  const logging = {
+    level: read.choice('logging.level', logLevels, 'info'),
+    format: read.choice('logging.format', ['json', 'console'] as const, 'json'),
+  };
+  const observability = { metrics_enabled: v.boolean('observability.metrics_enabled') ?? false };
+  return {
+    config: { server, auth, limits, enrichment, output, logging, observability, source_path: sourcePath },
+    outputType,
+    kafkaKeysWritten: kafkaBrokers !== undefined || kafkaTopic !== undefined,
+    inlineTokens: inline,
+    errors: v.errors,
+    warnings,
+  };
+}
+
+/** Reads one key at a time, applying its default and range rule; problems go to the lists. */
+class Reader {
+  readonly errors: string[];
+  constructor(readonly values: TomlValues, readonly warnings: string[]) {
+    this.errors = values.errors;
+  }
+
+  int(key: string, rule: IntegerRule): number {
+    return integer(this.values, this.errors, key, rule);
+  }
+
+  /** A path: relative ones resolve against the working directory, as in earlier versions. */
+  path(key: string): string {
+    const value = this.values.string(key) ?? '';
+    return value === '' ? '' : resolve(value);
+  }
+
+  string(key: string, fallback = ''): string {
+    const value = this.values.string(key);
+    return value === undefined || value === '' ? fallback : value;
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    return this.values.boolean(key) ?? fallback;
+  }
+
+  /** Case-insensitive; anything else falls back with a warning (the earlier version fell back silently). */
+  choice<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+    const value = this.values.string(key);
+    if (value === undefined || value === '') return fallback;
+    const match = allowed.find((item) => item === value.toLowerCase());
+    if (match !== undefined) return match;
+    this.warnings.push(`${key}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}; using ${JSON.stringify(fallback)}`);
+    return fallback;
+  }
+}
+
+function decodeServer(read: Reader): ServerConfig {
+  const listen = address(read, 'server.listen_address', ':8443');
+  const certFile = read.path('server.cert_file');
+  const keyFile = read.path('server.key_file');
+  const tls = decideTls(read.values.boolean('server.tls'), certFile, keyFile, read.warnings);
+  const management = address(read, 'server.management_listen_address', '');
+  if (management !== '' && sameListener(listen, management)) {
+    read.errors.push(`server.management_listen_address: ${JSON.stringify(management)} is the same port as server.listen_address ${JSON.stringify(listen)}`);
+  }
+  const workers = read.int('server.workers', { fallback: 0, zero: 'value', negative: 'error', max: 1024 });
+  const headerTimeout = read.int('server.header_timeout_seconds', { fallback: 10, zero: 'error', negative: 'error', max: 3600 });
+  const requestTimeout = read.int('server.request_timeout_seconds', { fallback: 30, zero: 'error', negative: 'error', max: 3600 });
+  if (headerTimeout > requestTimeout) {
+    // Node refuses to start an HTTP server whose header timeout exceeds its request timeout.
+    read.errors.push(`server.header_timeout_seconds: ${headerTimeout} must not exceed server.request_timeout_seconds (${requestTimeout})`);
+  }
+  return {
+    listen_address: listen,
+    tls,
+    cert_file: certFile,
+    key_file: keyFile,
+    management_listen_address: management,
+    workers,
+    header_timeout_seconds: headerTimeout,
+    request_timeout_seconds: requestTimeout,
+    idle_timeout_seconds: read.int('server.idle_timeout_seconds', { fallback: 120, zero: 'error', negative: 'error', max: 86400 }),
+    max_connections: read.int('server.max_connections', { fallback: 4096, zero: 'error', negative: 'error', max: 1_000_000 }),
+    shutdown_timeout_seconds: read.int('server.shutdown_timeout_seconds', { fallback: 15, zero: 'error', negative: 'error', max: 3600 }),
+  };
+}
+
+function decodeLimits(read: Reader): LimitsConfig {
+  const body = read.int('limits.max_body_size_bytes', { fallback: 2 * MiB, zero: 'default', negative: 'error', max: maxBodyBytes });
+  const batch = read.int('limits.max_events_per_batch', { fallback: 500, zero: 'default', negative: 'error', max: 1_000_000 });
+  const event = read.int('limits.max_event_size_bytes', { fallback: 128 * 1024, zero: 'default', negative: 'error', max: maxBodyBytes });
+  const rps = read.int('limits.per_sensor_rps', { fallback: 50, zero: 'default', negative: 'value' });
+  const burst = read.int('limits.per_sensor_burst', { fallback: rps, zero: 'default', negative: 'error' });
+  if (rps < 0 && read.values.has('limits.per_sensor_burst') && burst !== rps) {
+    read.warnings.push('limits.per_sensor_burst is ignored: limits.per_sensor_rps is negative, which disables the request rate limit');
+  }
+  // The earlier version read this key but never used it, so any value ran; negative reads as "off" like 0.
+  const eventsRps = Math.max(0, read.int('limits.per_sensor_events_rps', { fallback: 0, zero: 'value', negative: 'value' }));
+  return {
+    max_body_size_bytes: body,
+    max_events_per_batch: batch,
+    max_event_size_bytes: event,
+    per_sensor_rps: rps,
+    per_sensor_burst: burst,
+    per_sensor_events_rps: eventsRps,
+    max_pending_batches: read.int('limits.max_pending_batches', { fallback: 128, zero: 'default', negative: 'error', max: 1_000_000 }),
+  };
+}
+
+function decodeEnrichment(read: Reader): EnrichmentConfig {
+  return {
+    geoip_db_path: read.path('enrichment.geoip_db_path'),
+    asn_db_path: read.path('enrichment.asn_db_path'),
+    dns: {
+      enabled: read.bool('enrichment.dns.enabled', false),
+      resolver_addr: resolverAddress(read),
+      cache_ttl_seconds: read.int('enrichment.dns.cache_ttl_seconds', { fallback: 300, zero: 'value', negative: 'error', max: 7 * 86400 }),
+      max_qps: read.int('enrichment.dns.max_qps', { fallback: 10, zero: 'default', negative: 'value' }),
+    },
+  };
+}
+
+function decodeOutput(read: Reader): OutputConfig {
+  const output: OutputConfig = {
+    type: 'stdout',
+    file_path: read.path('output.file_path'),
+    file_max_size_bytes: read.int('output.file_max_size_bytes', { fallback: 0, zero: 'value', negative: 'error' }),
+    file_max_files: read.int('output.file_max_files', { fallback: 5, zero: 'error', negative: 'error', max: 1000 }),
+    file_fsync: read.bool('output.file_fsync', true),
+    elasticsearch_url: read.string('output.elasticsearch_url'),
+    elasticsearch_index: read.string('output.elasticsearch_index', 'loom-events'),
+    elasticsearch_user: read.string('output.elasticsearch_user'),
+    elasticsearch_pass: read.string('output.elasticsearch_pass'),
+    clickhouse_url: read.string('output.clickhouse_url'),
+    clickhouse_database: read.string('output.clickhouse_database', 'default'),
+    clickhouse_table: read.string('output.clickhouse_table', 'loom_events'),
+    clickhouse_user: read.string('output.clickhouse_user'),
+    clickhouse_password: read.string('output.clickhouse_password'),
+    outbox: {
+      enabled: read.bool('output.outbox.enabled', false),
+      dir: read.path('output.outbox.dir') || '/var/lib/loom/outbox',
+      // Written 0 means unlimited: the earlier version could not express that at all.
+      max_bytes: read.int('output.outbox.max_bytes', { ...outboxRule(256 * MiB, 'output.outbox: max_bytes must be >= 0'), zero: 'value' }),
+      flush_interval_ms: read.int('output.outbox.flush_interval_ms', outboxRule(10000, 'output.outbox: flush_interval_ms must be >= 0')),
+      max_batch_size: read.int('output.outbox.max_batch_size', outboxRule(100, 'output.outbox: max_batch_size must be >= 0')),
+      retry_backoff_ms: read.int('output.outbox.retry_backoff_ms', outboxRule(1000, 'output.outbox: retry backoff values must be >= 0')),
+      retry_max_backoff_ms: read.int('output.outbox.retry_max_backoff_ms', outboxRule(30000, 'output.outbox: retry backoff values must be >= 0')),
+    },
+  };
+  const { retry_backoff_ms: backoff, retry_max_backoff_ms: maxBackoff } = output.outbox;
+  if (maxBackoff < backoff) {
+    read.warnings.push(`output.outbox.retry_max_backoff_ms (${maxBackoff}) is below output.outbox.retry_backoff_ms (${backoff}): every retry waits ${maxBackoff} ms`);
+  }
+  return output;
+}
+
+function outboxRule(fallback: number, negativeMessage: string): IntegerRule {
+  return { fallback, zero: 'default', negative: 'error', negativeMessage };
+}
+
+function integer(v: TomlValues, errors: string[], key: string, rule: IntegerRule): number {
+  const value = v.integer(key);
+  if (value === undefined) return rule.fallback;
+  if (value === 0) {
+    if (rule.zero === 'default') return rule.fallback;
+    if (rule.zero === 'value') return 0;
+    errors.push(`${key}: must be > 0, got 0`);
+    return rule.fallback;
+  }
+  if (value < 0 && rule.negative === 'error') {
+    const leaf = key.slice(key.lastIndexOf('.') + 1);
+    if (rule.negativeMessage === undefined) errors.push(`${key}: must be ${rule.zero === 'value' ? '>= 0' : '> 0'}, got ${value}`);
+    else if (rule.negativeMessage.includes(leaf)) errors.push(`${rule.negativeMessage}, got ${value}`);
+    else errors.push(`${rule.negativeMessage}, got ${leaf} = ${value}`);
+    return rule.fallback;
+  }
+  if (rule.max !== undefined && value > rule.max) {
+    errors.push(`${key}: must be at most ${rule.max}, got ${value}`);
+    return rule.fallback;
+  }
+  return value;
+}
+
+function address(read: Reader, key: string, fallback: string): string {
+  const value = read.string(key);
+  if (value === '') return fallback;
+  if (parseListenAddress(value) === undefined || /\s/.test(value)) {
+    read.errors.push(`${key}: ${JSON.stringify(value)} is not host:port (examples ":8443", "127.0.0.1:8080", "[::1]:8080")`);
+    return fallback;
+  }
+  return value;
+}
+
+const wildcardHosts = new Set([undefined, '0.0.0.0', '::']);
+
+function sameListener(a: string, b: string): boolean {
+  const x = parseListenAddress(a);
+  const y = parseListenAddress(b);
+  if (x === undefined || y === undefined || x.port === 0 || x.port !== y.port) return false;
+  return x.host === y.host || wildcardHosts.has(x.host) || wildcardHosts.has(y.host);
+}
+
+/**
+ * The earlier version served HTTPS whenever cert_file and key_file were both set, even with
+ * tls = false. A config that does not mention tls keeps getting what it got; one that says
+ * tls = false now gets plain HTTP, with a warning because that is a change for it.
+ */
+function decideTls(written: boolean | undefined, certFile: string, keyFile: string, warnings: string[]): boolean {
+  const both = certFile !== '' && keyFile !== '';
+  if (written === undefined) {
+    if (both) {
+      warnings.push('server.tls is not set but server.cert_file and server.key_file are: serving HTTPS as earlier versions did (write tls = true to make this explicit)');
+    } else if (certFile !== '' || keyFile !== '') {
+      const [set, missing] = certFile !== '' ? ['cert_file', 'key_file'] : ['key_file', 'cert_file'];
+      warnings.push(`server.${set} is set without server.${missing}: serving plain HTTP`);
+    }
+    return both;
+  }
+  if (!written && both) {
+    warnings.push('server.tls = false although server.cert_file and server.key_file are set: serving plain HTTP (earlier versions served HTTPS here; set tls = true for HTTPS or remove the two keys)');
+  }
+  return written;
+}
+
+/**
+ * The resolver for PTR lookups. Node's resolver takes IP addresses only, so a host name is
+ * an error; a bare IP means port 53. Stored as "ip:port" or "[v6]:port".
+ */
+function resolverAddress(read: Reader): string {
+  const key = 'enrichment.dns.resolver_addr';
+  const value = read.string(key);
+  if (value === '') return '';
+  if (isIP(value) === 4) return `${value}:53`;
+  if (isIP(value) === 6) return `[${value}]:53`;
+  const parsed = parseListenAddress(value);
+  if (parsed?.host !== undefined && isIP(parsed.host) !== 0 && parsed.port !== 0) return value;
+  read.errors.push(`${key}: ${JSON.stringify(value)} is not an IP address with an optional port (examples "127.0.0.1:53", "[2001:db8::53]:53", "9.9.9.9")`);
+  return '';
+}
+
+/**
+ * [auth.tokens] (token = "sensor_id"): supported because configs use it, but a secret in a
+ * config file tends to end up in backups and repositories, so it earns a warning.
+ */
+function inlineTokens(v: TomlValues, warnings: string[]): TokenSet {
+  const tokens = new Map<string, string>();
+  const origins = new Map<string, string>();
+  const entries = v.table('auth.tokens') ?? [];
+  let skipped = 0;
+  for (const [token, sensor] of entries) {
+    if (typeof sensor !== 'string') {
+      v.errors.push(`auth.tokens: values must be sensor ids (strings), got ${describeValue(sensor)}`);
+      continue;
+    }
+    if (token.trim() === '' || sensor.trim() === '') {
+      skipped++;
+      continue;
+    }
+    tokens.set(token, sensor);
+    origins.set(token, 'auth.tokens');
+  }
+  if (skipped > 0) warnings.push(`auth.tokens: ${skipped} entr${skipped === 1 ? 'y has' : 'ies have'} an empty token or sensor id (ignored)`);
+  if (tokens.size > 0) {
+    warnings.push(`auth.tokens holds ${tokens.size} token${tokens.size === 1 ? '' : 's'} in the config file; secrets belong in LOOM_SENSOR_<sensor_id> env variables or auth.token_file`);
+  }
+  return { tokens, origins };
+}

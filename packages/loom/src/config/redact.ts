@@ -1,0 +1,61 @@
+import type { LoomConfig } from './types.js';
+
+const redacted = '<redacted>';
+
+/** Keys whose values are credentials. Tokens are not listed: they are Maps and never printed. */
+const secretKeys = new Set(['elasticsearch_user', 'elasticsearch_pass', 'clickhouse_user', 'clickhouse_password']);
+const urlKeys = new Set(['elasticsearch_url', 'clickhouse_url']);
+
+/** A URL with any "user:password@" part replaced, so it can appear in messages and output. */
+export function redactUrl(value: string): string {
+  return value.replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?[^/?#@\s]*@/i, (_match, scheme: string | undefined) => `${scheme ?? ''}${redacted}@`);
+}
+
+/**
+ * The effective configuration as TOML, for `loom check-config`: defaults filled in, paths
+ * absolute, credentials shown as "<redacted>", tokens shown only as sensor ids with their
+ * origins (in comments, so the output still parses).
+ */
+export function formatEffectiveConfig(config: LoomConfig): string {
+  const lines = [
+    `# Effective configuration${config.source_path === undefined ? ' (embedded development default)' : ` of ${config.source_path}`}.`,
+    '# Defaults are filled in, relative paths are absolute, credentials show as "<redacted>".',
+  ];
+  const sections = Object.entries(config).filter(([name]) => name !== 'source_path');
+  for (const [name, section] of sections) writeTable(lines, name, section as Record<string, unknown>, config);
+  return `${lines.join('\n')}\n`;
+}
+
+function writeTable(lines: string[], name: string, table: Record<string, unknown>, config: LoomConfig): void {
+  lines.push('', `[${name}]`);
+  const nested: [string, Record<string, unknown>][] = [];
+  for (const [key, value] of Object.entries(table)) {
+    if (value instanceof Map) continue;
+    if (typeof value === 'object' && value !== null) {
+      nested.push([`${name}.${key}`, value as Record<string, unknown>]);
+      continue;
+    }
+    lines.push(`${key} = ${formatValue(key, value)}`);
+  }
+  if (name === 'auth') lines.push(...tokenComments(config));
+  for (const [childName, child] of nested) writeTable(lines, childName, child, config);
+}
+
+function formatValue(key: string, value: unknown): string {
+  if (typeof value === 'string') {
+    if (secretKeys.has(key) && value !== '') return JSON.stringify(redacted);
+    if (urlKeys.has(key)) return JSON.stringify(redactUrl(value));
+    return JSON.stringify(value);
+  }
+  return String(value);
+}
+
+function tokenComments(config: LoomConfig): string[] {
+  const { tokens, token_origins: origins } = config.auth;
+  const entries = [...tokens].map(([token, sensor]) => ({ sensor, origin: origins.get(token) ?? 'unknown origin' }));
+  entries.sort((a, b) => (a.sensor < b.sensor ? -1 : a.sensor > b.sensor ? 1 : 0));
+  return [
+    `# ${entries.length} token${entries.length === 1 ? '' : 's'}, values redacted (sensor id: where the token comes from):`,
+    ...entries.map(({ sensor, origin }) => `#   ${JSON.stringify(sensor)}: ${origin}`),
+  ];
+}

@@ -1,0 +1,96 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { version } from '../version.js';
+
+/**
+ * Every metric Loom exports. Names of the earlier implementation are kept
+ * (loom_ingest_requests_total, loom_ingest_events_total) so dashboards keep working;
+ * the status label now carries the status actually sent (204, not "200").
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly ingestRequests = new Counter({
+    name: 'loom_ingest_requests_total',
+    help: 'Ingest requests by sensor and HTTP status sent (sensor_id "unknown" before authentication).',
+    labelNames: ['sensor_id', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ingestEvents = new Counter({
+    name: 'loom_ingest_events_total',
+    help: 'Events accepted and acknowledged, by sensor.',
+    labelNames: ['sensor_id'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ingestBytes = new Counter({
+    name: 'loom_ingest_bytes_total',
+    help: 'Request body bytes received (as sent, before decompression), by sensor.',
+    labelNames: ['sensor_id'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ingestRejected = new Counter({
+    name: 'loom_ingest_rejected_total',
+    help: 'Rejected ingest requests by error code (the "error" field of the response).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly batchDuration = new Histogram({
+    name: 'loom_ingest_batch_duration_seconds',
+    help: 'Time from request headers to response for accepted batches, including output acknowledgement.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly outputSentEvents = new Counter({
+    name: 'loom_output_sent_events_total',
+    help: 'Events durably accepted by each output.',
+    labelNames: ['output'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outputErrors = new Counter({
+    name: 'loom_output_errors_total',
+    help: 'Batches an output did not accept (the client got 503 and retries).',
+    labelNames: ['output'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outputUp = new Gauge({
+    name: 'loom_output_up',
+    help: '1 when the output can accept batches, 0 when not.',
+    labelNames: ['output', 'type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly pendingBatches = new Gauge({
+    name: 'loom_pipeline_pending_batches',
+    help: 'Batches accepted from clients and not yet acknowledged by every output.',
+    registers: [this.registry],
+  });
+
+  readonly authTokens = new Gauge({
+    name: 'loom_auth_tokens',
+    help: 'Sensor tokens currently loaded.',
+    registers: [this.registry],
+  });
+
+  readonly authReloads = new Counter({
+    name: 'loom_auth_reloads_total',
+    help: 'Token reloads by result (ok, failed).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    new Gauge({
+      name: 'loom_build_info',
+      help: 'Loom version; always 1.',
+      labelNames: ['version'] as const,
+      registers: [this.registry],
+    }).set({ version }, 1);
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

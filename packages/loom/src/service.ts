@@ -1,0 +1,110 @@
+import { availableParallelism } from 'node:os';
+import { RateLimiter } from './auth/rate-limiter.js';
+import { TokenStore } from './auth/token-store.js';
+import { TokenReloader } from './auth/token-reloader.js';
+import type { LoomConfig } from './config/types.js';
+import type { Logger } from './logging.js';
+import { ManagementServer } from './management/server.js';
+import { Metrics } from './management/metrics.js';
+import { DecodePool } from './pipeline/decode-pool.js';
+import { Pipeline } from './pipeline/pipeline.js';
+import { createSinks } from './sinks/create.js';
+import { IngestServer } from './sources/http-ingest/server.js';
+
+/** A running Loom: what main needs to reload, reopen and stop it. */
+export interface Service {
+  readonly ingest: IngestServer;
+  readonly management: ManagementServer | undefined;
+  readonly pipeline: Pipeline;
+  /** SIGHUP: reload tokens and reopen output files. */
+  reload(): Promise<void>;
+  /** Graceful stop: no new batches, in-flight ones finish, outputs flush. False if the deadline forced it. */
+  stop(): Promise<boolean>;
+}
+
+/**
+ * Wires sources, the decode pool, the pipeline and sinks, and the management server, in
+ * one direction: ingest → decode → pipeline → sinks. If any part fails to start, whatever
+ * started is stopped again and the error propagates (the process must not run half-up).
+ */
+export async function startService(config: LoomConfig, logger: Logger): Promise<Service> {
+  const metrics = new Metrics();
+  const tokens = new TokenStore(config.auth.tokens);
+  metrics.authTokens.set(tokens.size);
+  const requestLimiter = new RateLimiter(config.limits.per_sensor_rps, config.limits.per_sensor_burst);
+  const eventLimiter = new RateLimiter(
+    config.limits.per_sensor_events_rps,
+    Math.max(config.limits.per_sensor_events_rps, config.limits.max_events_per_batch),
+  );
+  const threads = config.server.workers > 0 ? config.server.workers : availableParallelism();
+  const decoder = new DecodePool(threads, config.limits, logger);
+  const pipeline = new Pipeline(createSinks(config.output, logger), config.limits.max_pending_batches, metrics, logger);
+  const ingest = new IngestServer({ server: config.server, limits: config.limits, tokens, requestLimiter, eventLimiter, decoder, pipeline, metrics, logger });
+  let stopping = false;
+  const management = config.server.management_listen_address === ''
+    ? undefined
+    : new ManagementServer(config.server.management_listen_address, () => {
+        if (stopping) return { ready: false, reason: 'shutting down' };
+        if (!ingest.listening) return { ready: false, reason: 'ingest listener is not bound' };
+        const unhealthy = pipeline.health().find((s) => !s.health.ok);
+        if (unhealthy) return { ready: false, reason: `output ${unhealthy.name}: ${unhealthy.health.reason ?? 'not healthy'}` };
+        return { ready: true };
+      }, config.observability.metrics_enabled ? metrics : undefined, logger);
+  const reloader = new TokenReloader(config, tokens, metrics, logger, (sensors) => {
+    requestLimiter.retain(sensors);
+    eventLimiter.retain(sensors);
+  });
+
+  const started: (() => Promise<unknown>)[] = [];
+  try {
+    await decoder.ready();
+    started.push(() => decoder.close());
+    await pipeline.start();
+    started.push(() => pipeline.close());
+    if (management) {
+      await management.start();
+      started.push(() => management.stop());
+    }
+    await ingest.start();
+    started.push(() => ingest.stop());
+    reloader.watch();
+  } catch (error) {
+    reloader.unwatch();
+    for (const stop of started.reverse()) await stop().catch(() => undefined);
+    throw error;
+  }
+  logger.info({ workers: threads, outputs: pipeline.sinks.map((s) => s.name), sensors: tokens.size }, 'loom started');
+
+  return {
+    ingest,
+    management,
+    pipeline,
+    async reload() {
+      await reloader.reload('SIGHUP');
+      await pipeline.reopen();
+    },
+    async stop() {
+      stopping = true;
+      reloader.unwatch();
+      const deadline = config.server.shutdown_timeout_seconds * 1000;
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = (async () => {
+        await ingest.stop();
+        await pipeline.close();
+        return true;
+      })();
+      const forced = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), deadline);
+      });
+      const clean = await Promise.race([graceful, forced]);
+      clearTimeout(timer);
+      if (!clean) {
+        logger.error({ in_flight: ingest.inFlightRequests, timeout_seconds: config.server.shutdown_timeout_seconds }, 'shutdown deadline reached; closing remaining connections (their batches were not acknowledged)');
+        ingest.destroy();
+      }
+      await management?.stop();
+      await decoder.close();
+      return clean;
+    },
+  };
+}

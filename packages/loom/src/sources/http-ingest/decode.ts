@@ -1,0 +1,166 @@
+import { gunzipSync } from 'node:zlib';
+import type { ApiErrorCode } from '../../errors.js';
+
+/** Body shapes the ingest API accepts, chosen by Content-Type. */
+export type BodyFormat = 'json' | 'ndjson';
+
+export interface DecodeLimits {
+  max_body_size_bytes: number;
+  max_events_per_batch: number;
+  max_event_size_bytes: number;
+}
+
+export type DecodeResult =
+  | { ok: true; count: number; ndjson: Uint8Array }
+  | { ok: false; code: ApiErrorCode; message: string };
+
+const encoder = new TextEncoder();
+
+/**
+ * Turns a request body into NDJSON: one compact JSON object per line, in the order received,
+ * each object's keys in their original order. Accepts a JSON array of objects, the wrapped
+ * {"records":[...]} form, or NDJSON; gzip is detected by its magic bytes whatever the headers
+ * say. Never throws: every problem becomes an error code and a message naming the event.
+ */
+export function decodeBatch(body: Uint8Array, format: BodyFormat, limits: DecodeLimits, gzipDeclared = false): DecodeResult {
+  try {
+    return decode(body, format, limits, gzipDeclared);
+  } catch (error) {
+    return { ok: false, code: 'invalid_request', message: `body could not be decoded: ${describe(error)}` };
+  }
+}
+
+function decode(body: Uint8Array, format: BodyFormat, limits: DecodeLimits, gzipDeclared: boolean): DecodeResult {
+  let bytes = body;
+  const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+  if (gzipDeclared && !gzipped && bytes.length > 0) {
+    return invalid('Content-Encoding is gzip but the body does not start with a gzip header');
+  }
+  if (gzipped) {
+    const inflated = gunzip(bytes, limits.max_body_size_bytes);
+    if (!inflated.ok) return inflated;
+    bytes = inflated.bytes;
+  }
+  let text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const events = format === 'ndjson' ? parseNdjson(text, limits) : parseJson(text, limits);
+  if (!Array.isArray(events)) return events;
+  return serialise(events, limits);
+}
+
+function gunzip(bytes: Uint8Array, limit: number): { ok: true; bytes: Uint8Array } | { ok: false; code: ApiErrorCode; message: string } {
+  try {
+    // maxOutputLength stops inflation at the limit, so a small bomb never expands in memory.
+    return { ok: true, bytes: gunzipSync(bytes, { maxOutputLength: limit }) };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      return { ok: false, code: 'payload_too_large', message: `decompressed body exceeds limits.max_body_size_bytes (${limit} bytes)` };
+    }
+    return { ok: false, code: 'invalid_request', message: `gzip body is corrupt: ${describe(error)}` };
+  }
+}
+
+type Failure = { ok: false; code: ApiErrorCode; message: string };
+
+function parseJson(text: string, limits: DecodeLimits): unknown[] | Failure {
+  const start = firstNonSpace(text);
+  const first = text[start];
+  if (first !== '[' && first !== '{') {
+    return invalid(start === text.length ? 'body is empty; expected a JSON array of events' : 'body must be a JSON array of events or {"records":[...]}');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    // Some shippers send NDJSON labelled application/json; accept it rather than lose the batch.
+    if (first === '{' && text.indexOf('\n', start) > 0) {
+      const lines = parseNdjson(text, limits);
+      if (Array.isArray(lines)) return lines;
+    }
+    return invalid(`body is not valid JSON: ${describe(error)}`);
+  }
+  if (Array.isArray(parsed)) return checkCount(parsed, limits);
+  const records = (parsed as { records?: unknown }).records;
+  if (parsed !== null && typeof parsed === 'object' && Object.hasOwn(parsed, 'records') && Array.isArray(records)) {
+    return checkCount(records, limits);
+  }
+  return invalid('body must be a JSON array of events or {"records":[...]}');
+}
+
+function parseNdjson(text: string, limits: DecodeLimits): unknown[] | Failure {
+  const events: unknown[] = [];
+  let lineNumber = 0;
+  let from = 0;
+  while (from <= text.length) {
+    let to = text.indexOf('\n', from);
+    if (to < 0) to = text.length;
+    lineNumber++;
+    const line = text.slice(from, to).trim();
+    from = to + 1;
+    if (line === '') continue;
+    if (events.length === limits.max_events_per_batch) return tooMany(`more than ${limits.max_events_per_batch}`, limits);
+    try {
+      events.push(JSON.parse(line));
+    } catch (error) {
+      return invalid(`line ${lineNumber} is not valid JSON: ${describe(error)}`);
+    }
+  }
+  return events;
+}
+
+function checkCount(events: unknown[], limits: DecodeLimits): unknown[] | Failure {
+  return events.length > limits.max_events_per_batch ? tooMany(String(events.length), limits) : events;
+}
+
+function serialise(events: unknown[], limits: DecodeLimits): DecodeResult {
+  const lines = new Array<string>(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i];
+    if (event === null || typeof event !== 'object' || Array.isArray(event)) {
+      return invalid(`event ${i} is ${kindOf(event)}; every event must be a JSON object`);
+    }
+    let line: string;
+    try {
+      line = JSON.stringify(event);
+    } catch (error) {
+      return invalid(`event ${i} cannot be serialised: ${describe(error)}`);
+    }
+    // UTF-16 length bounds the UTF-8 size from below and 3x from above: count bytes only when it matters.
+    if (line.length > limits.max_event_size_bytes || (line.length * 3 > limits.max_event_size_bytes && Buffer.byteLength(line) > limits.max_event_size_bytes)) {
+      const size = Buffer.byteLength(line);
+      return { ok: false, code: 'event_too_large', message: `event ${i} is ${size} bytes; limits.max_event_size_bytes is ${limits.max_event_size_bytes}` };
+    }
+    lines[i] = line;
+  }
+  if (lines.length === 0) return { ok: true, count: 0, ndjson: new Uint8Array(0) };
+  return { ok: true, count: lines.length, ndjson: encoder.encode(lines.join('\n') + '\n') };
+}
+
+function tooMany(count: string, limits: DecodeLimits): Failure {
+  return { ok: false, code: 'batch_too_large', message: `batch has ${count} events; limits.max_events_per_batch is ${limits.max_events_per_batch}` };
+}
+
+function invalid(message: string): Failure {
+  return { ok: false, code: 'invalid_request', message };
+}
+
+function firstNonSpace(text: string): number {
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+    i++;
+  }
+  return i;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof RangeError) return 'nested too deeply';
+  return error instanceof Error ? error.message : String(error);
+}

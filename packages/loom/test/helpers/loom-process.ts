@@ -1,0 +1,176 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const loomBin = fileURLToPath(new URL('../../../bin/loom.js', import.meta.url));
+
+export interface LogLine {
+  level: string;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface StartOptions {
+  /** loom.toml contents; written to a fresh temp dir. */
+  toml?: string;
+  /** Extra arguments instead of `-config <file>`. */
+  args?: string[];
+  env?: Record<string, string>;
+  /** Resolve once the process logs this message (default: "loom started"). */
+  readyMessage?: string;
+}
+
+/** A real `loom` process with its stdout (events) and stderr (JSON logs) collected. */
+export class LoomProcess {
+  readonly stdoutLines: string[] = [];
+  readonly logs: LogLine[] = [];
+  stderrText = '';
+  ingestPort = 0;
+  managementPort = 0;
+  exitCode: number | null | undefined;
+  private readonly exited: Promise<number | null>;
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly child: ChildProcess, readonly dir: string) {
+    let stdoutRest = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      const parts = (stdoutRest + chunk).split('\n');
+      stdoutRest = parts.pop() ?? '';
+      this.stdoutLines.push(...parts);
+      this.notify();
+    });
+    let stderrRest = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderrText += chunk;
+      const parts = (stderrRest + chunk).split('\n');
+      stderrRest = parts.pop() ?? '';
+      for (const part of parts) {
+        if (!part.startsWith('{')) continue;
+        try {
+          const line = JSON.parse(part) as LogLine;
+          this.logs.push(line);
+          if (line.msg === 'ingest server listening (no TLS)' || line.msg === 'ingest server (HTTPS) listening') this.ingestPort = line.port as number;
+          if (line.msg === 'management server listening') this.managementPort = line.port as number;
+        } catch {
+          // not a log line
+        }
+      }
+      this.notify();
+    });
+    this.exited = new Promise((resolve) => child.on('exit', (code) => {
+      this.exitCode = code;
+      this.notify();
+      resolve(code);
+    }));
+  }
+
+  url(path = '/api/v1/ingest', scheme = 'http'): string {
+    return `${scheme}://127.0.0.1:${this.ingestPort}${path}`;
+  }
+
+  managementUrl(path: string): string {
+    return `http://127.0.0.1:${this.managementPort}${path}`;
+  }
+
+  /** Waits until predicate() holds, re-checking on every output; fails with the stderr seen so far. */
+  async until(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stderr:\n${this.stderrText.slice(-4000)}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  hasLog(msg: string | RegExp): boolean {
+    return this.logs.some((l) => (typeof msg === 'string' ? l.msg === msg : msg.test(l.msg)));
+  }
+
+  waitForExit(timeoutMs = 20_000): Promise<number | null> {
+    return Promise.race([
+      this.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`loom did not exit in ${timeoutMs} ms; stderr:\n${this.stderrText.slice(-4000)}`)), timeoutMs).unref()),
+    ]);
+  }
+
+  async stop(): Promise<number | null> {
+    if (this.exitCode === undefined) this.child.kill('SIGTERM');
+    return this.waitForExit();
+  }
+
+  private notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+export async function tempDir(prefix = 'loom-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** Starts loom and waits until it is serving (or has exited, for tests of startup errors). */
+export async function startLoom(options: StartOptions = {}): Promise<LoomProcess> {
+  const dir = await tempDir();
+  let args = options.args ?? [];
+  if (options.toml !== undefined) {
+    const path = join(dir, 'loom.toml');
+    await writeFile(path, options.toml);
+    args = ['-config', path, ...args];
+  }
+  const child = spawn(process.execPath, [loomBin, ...args], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const loom = new LoomProcess(child, dir);
+  const ready = options.readyMessage ?? 'loom started';
+  await loom.until(() => loom.hasLog(ready) || loom.exitCode !== undefined, `"${ready}"`);
+  return loom;
+}
+
+/**
+ * A minimal config for tests: ephemeral ports, JSON logs, stdout output. Each argument
+ * adds lines to its section, so a test sets only what it is about.
+ */
+export function baseToml(sections: { server?: string; limits?: string; output?: string; auth?: string; extra?: string } = {}): string {
+  return `[server]
+listen_address = "127.0.0.1:0"
+management_listen_address = "127.0.0.1:0"
+workers = 1
+${sections.server ?? ''}
+
+[auth]
+${sections.auth ?? ''}
+
+[limits]
+${sections.limits ?? 'per_sensor_rps = -1'}
+
+[output]
+${sections.output ?? 'type = "stdout"'}
+
+[logging]
+level = "info"
+format = "json"
+
+[observability]
+metrics_enabled = true
+${sections.extra ?? ''}`;
+}
+
+/** A Spip-style event, as the Go test fixture describes it. */
+export function spipEvent(i = 0, sourceIp = '167.94.146.54'): Record<string, unknown> {
+  return {
+    '@timestamp': '2026-02-15T19:47:09Z',
+    event: { id: `5c3f0d5e-7a0e-4c4b-9a51-${String(i).padStart(12, '0')}`, ingested_by: 'spip', summary: 'GET /.well-known/security.txt' },
+    source: { ip: sourceIp, port: 4496 },
+    destination: { ip: '5.175.183.132', port: 6379 },
+    host: { name: 'spip-001' },
+    observer: { hostname: 'spip-001', id: 'spip-001' },
+    network: { transport: 'tcp', protocol: 'tls' },
+  };
+}
