@@ -53,7 +53,8 @@ export class TokenReloader {
   private async doReload(trigger: string): Promise<void> {
     const path = this.config.auth.token_file;
     try {
-      const sources = [tokensFromEnv(process.env), inlineTokens(this.config)];
+      // Same precedence as at startup: [auth.tokens], then LOOM_SENSOR_*, then the file.
+      const sources = [inlineTokens(this.config), tokensFromEnv(process.env)];
       if (path !== '') {
         const file = await readTokenFile(path);
         for (const warning of file.warnings) this.logger.warn(warning);

@@ -7,7 +7,7 @@ import { access, stat } from 'node:fs/promises';
  */
 export function describeFsError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const match = /^[A-Z]+: (.*?), [a-z]+ '.*'$/s.exec(error.message);
+  const match = /^[A-Z]+: (.*?), [a-z]+(?: '.*')?$/s.exec(error.message);
   return match?.[1] ?? error.message;
 }
 

@@ -83,6 +83,7 @@ export const schema: TableSpec = {
 
 /** Values of these keys are credentials: messages may name the key but never show the value. */
 const secretKeys = new Set([
+  'auth.tokens',
   'output.elasticsearch_user',
   'output.elasticsearch_pass',
   'output.clickhouse_user',
@@ -209,7 +210,10 @@ export function unknownKeyWarnings(root: TomlTable): string[] {
       const known = Object.hasOwn(spec, name) ? spec[name] : undefined;
       if (known === undefined) {
         const suggestion = suggest(name, spec, prefix, leaves);
-        warnings.push(`unknown key ${JSON.stringify(key)} (ignored${suggestion === undefined ? '' : `; did you mean ${JSON.stringify(suggestion)}?`})`);
+        if (suggestion !== undefined) warnings.push(`unknown key ${JSON.stringify(key)} (ignored; did you mean ${JSON.stringify(suggestion)}?)`);
+        // A stray key in [auth] is most likely a token written in the wrong table.
+        else if (prefix === 'auth.') warnings.push('unknown key in [auth] (ignored; name not shown because it may be a token; tokens go in [auth.tokens])');
+        else warnings.push(`unknown key ${JSON.stringify(key)} (ignored)`);
       } else if (typeof known === 'object' && isTable(value)) {
         walk(value, known, `${key}.`);
       }
