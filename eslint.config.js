@@ -12,6 +12,7 @@ export default tseslint.config(
         clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly',
         URL: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', AbortController: 'readonly',
         performance: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly', fetch: 'readonly',
+        AbortSignal: 'readonly', URLSearchParams: 'readonly', Response: 'readonly', Request: 'readonly', Headers: 'readonly',
       },
     },
     rules: {

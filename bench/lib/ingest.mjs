@@ -1,0 +1,134 @@
+// The HTTP ingest scenarios differ only in transport and encoding, so one factory builds them.
+import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { tempDir } from './cleanup.mjs';
+import { makeBodies } from './events.mjs';
+import { metricTotal, startLoom, writeConfig } from './loom.mjs';
+import { freePort } from './net.mjs';
+import { memory, startCpuMeter } from './proc.mjs';
+import { runWrk } from './wrk.mjs';
+
+// Underscores in the variable name become hyphens in the sensor id (see config/secrets.ts).
+const SENSOR_ENV = 'LOOM_SENSOR_bench_sensor';
+const SENSOR_ID = 'bench-sensor';
+
+let cachedBodies;
+/** Generated once per runner process: every ingest scenario sends the same events. */
+function bodies() {
+  cachedBodies ??= makeBodies({ count: 200, perBody: 100 });
+  return cachedBodies;
+}
+
+function selfSignedCert(dir) {
+  const keyFile = join(dir, 'k.pem');
+  const certFile = join(dir, 'c.pem');
+  const out = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', keyFile, '-out', certFile], { encoding: 'utf8' });
+  if (out.error !== undefined || out.status !== 0) {
+    throw new Error(`openssl could not create a test certificate (install it with "apt-get install openssl"): ${out.error?.message ?? out.stderr}`);
+  }
+  return { certFile, keyFile };
+}
+
+/**
+ * A scenario that posts batches of ~1 KB Spip events to /api/v1/ingest with wrk.
+ * tls: HTTPS with a self-signed P-256 certificate; gzip: bodies sent with Content-Encoding: gzip.
+ */
+export function ingestScenario({ name, description, tls = false, gzip = false }) {
+  let state;
+  return {
+    name,
+    description,
+    target: { eventsPerSecond: 120_000 },
+
+    async setup(options) {
+      const { dir } = tempDir(`loom-bench-${name}`);
+      const { bodies: raw, eventsPerBody, avgEventBytes } = bodies();
+      const bodyDir = join(dir, 'bodies');
+      mkdirSync(bodyDir);
+      let wireBytes = 0;
+      raw.forEach((body, i) => {
+        // Level 6 is what Go's and zlib's defaults produce, i.e. what a sensor would send.
+        const data = gzip ? gzipSync(body, { level: 6 }) : body;
+        wireBytes += data.length;
+        writeFileSync(join(bodyDir, `${i}.body`), data);
+      });
+      const [port, managementPort] = [await freePort(), await freePort()];
+      const token = randomBytes(24).toString('base64url');
+      const server = { listen_address: `127.0.0.1:${port}`, management_listen_address: `127.0.0.1:${managementPort}`, tls };
+      if (tls) Object.assign(server, { cert_file: '', key_file: '' }, Object.fromEntries(Object.entries(selfSignedCert(dir)).map(([k, v]) => [k === 'certFile' ? 'cert_file' : 'key_file', v])));
+      const configPath = join(dir, 'loom.toml');
+      writeConfig(configPath, {
+        server,
+        limits: { per_sensor_rps: -1, max_events_per_batch: 500 },
+        output: { type: 'stdout' },
+        logging: { level: 'warn', format: 'json' },
+      });
+      const managementUrl = `http://127.0.0.1:${managementPort}`;
+      const loom = await startLoom({ configPath, env: { [SENSOR_ENV]: token }, managementUrl, nodeOptions: options.loomNodeOptions });
+      state = {
+        loom,
+        managementUrl,
+        url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}/api/v1/ingest`,
+        scriptArgs: [bodyDir, raw.length, token, SENSOR_ID, gzip ? 'gzip' : 'identity'],
+        eventsPerBody,
+        load: {
+          events_per_request: eventsPerBody,
+          distinct_bodies: raw.length,
+          avg_event_bytes: Math.round(avgEventBytes),
+          avg_request_body_bytes: Math.round(wireBytes / raw.length),
+          content_encoding: gzip ? 'gzip' : 'identity',
+          transport: tls ? 'https' : 'http',
+        },
+      };
+    },
+
+    async run(options) {
+      const { loom, url, scriptArgs, eventsPerBody, managementUrl } = state;
+      const wrkOptions = { url, script: 'post-bodies.lua', scriptArgs, connections: options.connections, threads: options.wrkThreads };
+      // Warm-up: JIT, worker threads and connection setup (TLS handshakes) stay out of the figures.
+      const warm = await runWrk({ ...wrkOptions, durationSeconds: options.warmupSeconds });
+      const events0 = await metricTotal(managementUrl, 'loom_ingest_events_total');
+      const meter = startCpuMeter(loom.pid);
+      const wrk = await runWrk({ ...wrkOptions, durationSeconds: options.durationSeconds });
+      const cpu = meter.finish();
+      const events1 = await metricTotal(managementUrl, 'loom_ingest_events_total');
+      const mem = memory(loom.pid);
+      if (loom.exited !== undefined) throw new Error(`Loom exited during the run:\n${loom.logTail().join('\n')}`);
+
+      const ok = wrk.requests - wrk.non2xx;
+      const okPerSecond = (wrk.requestsPerSecond * ok) / Math.max(1, wrk.requests);
+      const socketErrors = Object.values(wrk.socketErrors).reduce((a, b) => a + b, 0);
+      return {
+        eventsPerSecond: okPerSecond * eventsPerBody,
+        requestsPerSecond: wrk.requestsPerSecond,
+        latencyMs: wrk.latencyMs,
+        cpuPercent: cpu.cpuPercent,
+        peakRssBytes: mem.peakRss,
+        non2xx: wrk.non2xx,
+        socketErrors,
+        details: {
+          requests: wrk.requests,
+          duration_seconds: wrk.durationSeconds,
+          socket_errors: wrk.socketErrors,
+          // Loom's own count over the CPU meter's interval; it brackets the wrk run, so it is a cross-check, not the headline.
+          loom_events_per_second: (events1 - events0) / cpu.wallSeconds,
+          loom_threads_cpu_percent: Object.fromEntries(cpu.threads.map((t) => [t.name, Math.round(t.cpuPercent * 10) / 10])),
+          machine_busy_percent_of_all_cores: cpu.machineBusyPercent,
+          rss_bytes_at_end: mem.rss,
+          warmup: { requests: warm.requests, non2xx: warm.non2xx },
+          log_problems: loom.problems().slice(-5),
+          load: state.load,
+          wrk_args: wrk.args.filter((a) => a !== scriptArgs[2]),
+        },
+      };
+    },
+
+    async teardown() {
+      await state?.loom.stop();
+      state = undefined;
+    },
+  };
+}
