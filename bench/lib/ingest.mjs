@@ -44,7 +44,8 @@ export function ingestScenario({ name, description, tls = false, gzip = false })
     target: { eventsPerSecond: 120_000 },
 
     async setup(options) {
-      const { dir } = tempDir(`loom-bench-${name}`);
+      const { dir, remove } = tempDir(`loom-bench-${name}`);
+      state = { remove };
       const { bodies: raw, eventsPerBody, avgEventBytes } = bodies();
       const bodyDir = join(dir, 'bodies');
       mkdirSync(bodyDir);
@@ -58,7 +59,10 @@ export function ingestScenario({ name, description, tls = false, gzip = false })
       const [port, managementPort] = [await freePort(), await freePort()];
       const token = randomBytes(24).toString('base64url');
       const server = { listen_address: `127.0.0.1:${port}`, management_listen_address: `127.0.0.1:${managementPort}`, tls };
-      if (tls) Object.assign(server, { cert_file: '', key_file: '' }, Object.fromEntries(Object.entries(selfSignedCert(dir)).map(([k, v]) => [k === 'certFile' ? 'cert_file' : 'key_file', v])));
+      if (tls) {
+        const { certFile, keyFile } = selfSignedCert(dir);
+        Object.assign(server, { cert_file: certFile, key_file: keyFile });
+      }
       const configPath = join(dir, 'loom.toml');
       writeConfig(configPath, {
         server,
@@ -69,6 +73,7 @@ export function ingestScenario({ name, description, tls = false, gzip = false })
       const managementUrl = `http://127.0.0.1:${managementPort}`;
       const loom = await startLoom({ configPath, env: { [SENSOR_ENV]: token }, managementUrl, nodeOptions: options.loomNodeOptions });
       state = {
+        ...state,
         loom,
         managementUrl,
         url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}/api/v1/ingest`,
@@ -127,7 +132,8 @@ export function ingestScenario({ name, description, tls = false, gzip = false })
     },
 
     async teardown() {
-      await state?.loom.stop();
+      await state?.loom?.stop();
+      await state?.remove();
       state = undefined;
     },
   };

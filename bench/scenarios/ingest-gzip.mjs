@@ -1,0 +1,7 @@
+import { ingestScenario } from '../lib/ingest.mjs';
+
+export default ingestScenario({
+  name: 'ingest-gzip',
+  description: 'as ingest-http, bodies gzip-compressed (Content-Encoding: gzip)',
+  gzip: true,
+});
