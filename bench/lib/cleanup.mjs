@@ -5,9 +5,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const tasks = new Set();
+let interrupted = false;
 
-/** Registers fn; returns a function that runs it once and unregisters it. */
+/** True once the runner got SIGINT/SIGTERM: no further scenario may start. */
+export function isInterrupted() {
+  return interrupted;
+}
+
+/**
+ * Registers fn; returns a function that runs it once and unregisters it. After an interrupt,
+ * a process spawned by code that was already running is stopped at once and the caller fails,
+ * so nothing outlives the runner.
+ */
 export function onCleanup(fn) {
+  if (interrupted) {
+    void Promise.resolve().then(fn).catch(() => undefined);
+    throw new Error('interrupted');
+  }
   let done = false;
   const run = async () => {
     if (done) return;
@@ -27,11 +41,13 @@ export function tempDir(prefix) {
 
 /** Runs what is still registered, newest first (processes before the dirs they use). */
 export async function cleanupAll() {
-  for (const run of [...tasks].reverse()) {
-    try {
-      await run();
-    } catch (error) {
-      console.error(`cleanup: ${error instanceof Error ? error.message : String(error)}`);
+  while (tasks.size > 0) {
+    for (const run of [...tasks].reverse()) {
+      try {
+        await run();
+      } catch (error) {
+        console.error(`cleanup: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
   }
 }
@@ -61,6 +77,12 @@ export function terminate(child, graceMs = 5000) {
 }
 
 let installed = false;
+let exiting;
+
+/** After an interrupt: resolves never, the signal handler exits once everything is cleaned up. */
+export function untilExit() {
+  return exiting ?? Promise.resolve();
+}
 
 /** On SIGINT/SIGTERM to the runner: clean up, then exit with the conventional status. */
 export function installSignalHandlers() {
@@ -68,8 +90,9 @@ export function installSignalHandlers() {
   installed = true;
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
     process.once(signal, () => {
+      interrupted = true;
       console.error(`\n${signal}: stopping benchmark processes and removing temp files`);
-      void cleanupAll().finally(() => process.exit(code));
+      exiting = cleanupAll().finally(() => process.exit(code));
     });
   }
 }

@@ -33,14 +33,14 @@ async function probeReady(url) {
  * costs, not what a terminal costs) and waits until it is ready: the "loom started" log
  * line, or /ready on the management port (that line is at info level, below "warn").
  */
-export async function startLoom({ configPath, env = {}, managementUrl, nodeOptions, timeoutMs = 20_000 }) {
+export async function startLoom({ configPath, env = {}, managementUrl, nodeArgs = [], timeoutMs = 20_000 }) {
   if (!existsSync(built)) throw new Error(`Loom is not built (${built} is missing); run "npm run build" first`);
   const devNull = openSync('/dev/null', 'w');
   const childEnv = { ...process.env, ...env };
-  // The runner's own NODE_OPTIONS must not leak into the server unless asked for.
-  if (nodeOptions === undefined) delete childEnv.NODE_OPTIONS;
-  else childEnv.NODE_OPTIONS = nodeOptions;
-  const child = spawn(process.execPath, [bin, '-config', configPath], { cwd: root, env: childEnv, stdio: ['ignore', devNull, 'pipe'] });
+  // The runner's own NODE_OPTIONS must not change the server being measured.
+  delete childEnv.NODE_OPTIONS;
+  // Flags such as --cpu-prof go on the command line: Node refuses them in NODE_OPTIONS.
+  const child = spawn(process.execPath, [...nodeArgs, bin, '-config', configPath], { cwd: root, env: childEnv, stdio: ['ignore', devNull, 'pipe'] });
   closeSync(devNull);
   const stop = onCleanup(() => terminate(child));
 
@@ -60,9 +60,9 @@ export async function startLoom({ configPath, env = {}, managementUrl, nodeOptio
       while (logBytes > 256 * 1024 && log.length > 1) logBytes -= log.shift().length;
     }
   });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let exitInfo;
-  void exited.then((info) => (exitInfo = info));
+  // 'close' rather than 'exit': it comes after stderr is drained, so a startup error is complete.
+  child.once('close', (code, signal) => (exitInfo = { code, signal }));
 
   const deadline = Date.now() + timeoutMs;
   while (!started) {
@@ -93,15 +93,4 @@ export async function startLoom({ configPath, env = {}, managementUrl, nodeOptio
     },
     stop,
   };
-}
-
-/** Sums a counter family from the Prometheus text of /metrics (all label sets). */
-export async function metricTotal(managementUrl, name) {
-  const res = await fetch(`${managementUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
-  const text = await res.text();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return total;
 }

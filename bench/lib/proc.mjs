@@ -27,6 +27,18 @@ export function cpuSeconds(pid) {
   return readStat(`/proc/${pid}/stat`).seconds;
 }
 
+/**
+ * CPU seconds of this process's reaped children (cutime+cstime of /proc/self/stat). Read
+ * before starting a short-lived child and after it has exited, the delta is that child's CPU:
+ * the only way to get it for wrk, whose /proc entry is gone by the time its report is read.
+ */
+export function reapedChildrenCpuSeconds() {
+  const text = readFileSync('/proc/self/stat', 'utf8');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // cutime and cstime are fields 16 and 17.
+  return (Number(fields[13]) + Number(fields[14])) / CLK_TCK;
+}
+
 /** Per-thread CPU seconds, so a report can tell the event loop from the worker threads. */
 export function threadCpu(pid) {
   const threads = [];
@@ -50,6 +62,12 @@ export function memory(pid) {
   return { peakRss: kb('VmHWM'), rss: kb('VmRSS') };
 }
 
+/** Bytes the process passed to write(2)-family calls (files, pipes, sockets alike). */
+export function writtenBytes(pid) {
+  const match = /^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+  return match ? Number(match[1]) : undefined;
+}
+
 /** Busy and total jiffies of the whole machine (first line of /proc/stat). */
 export function machineCpu() {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
@@ -68,26 +86,28 @@ export function startCpuMeter(pid) {
   const cpu0 = cpuSeconds(pid);
   const threads0 = new Map(threadCpu(pid).map((t) => [t.tid, t]));
   const machine0 = machineCpu();
+  const written0 = writtenBytes(pid);
   return {
     finish() {
       const wall = (performance.now() - t0) / 1000;
       const cpu = cpuSeconds(pid) - cpu0;
       const machine1 = machineCpu();
-      const groups = new Map();
+      const written1 = writtenBytes(pid);
+      // Node names every thread "node", so threads are told apart by CPU use alone: the main
+      // thread (tid = pid) and the others sorted, where decode workers show up on top.
+      let main = 0;
+      const others = [];
       for (const t of threadCpu(pid)) {
-        const delta = t.seconds - (threads0.get(t.tid)?.seconds ?? 0);
-        // The main thread's tid is the pid; others are grouped by name (worker threads and
-        // libuv pool threads share names, and the sum per role is what matters).
-        const role = t.tid === pid ? 'main' : t.name;
-        groups.set(role, (groups.get(role) ?? 0) + delta);
+        const percent = ((t.seconds - (threads0.get(t.tid)?.seconds ?? 0)) / wall) * 100;
+        if (t.tid === pid) main = percent;
+        else if (percent >= 0.5) others.push(percent);
       }
-      const threads = [...groups].map(([name, seconds]) => ({ name, cpuPercent: (seconds / wall) * 100 }))
-        .filter((t) => t.cpuPercent >= 0.5)
-        .sort((a, b) => b.cpuPercent - a.cpuPercent);
+      others.sort((a, b) => b - a);
       return {
         wallSeconds: wall,
         cpuPercent: (cpu / wall) * 100,
-        threads,
+        writtenBytesPerSecond: written0 === undefined || written1 === undefined ? undefined : (written1 - written0) / wall,
+        threads: { main, others },
         machineBusyPercent: ((machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total)) * 100,
       };
     },

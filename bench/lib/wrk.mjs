@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { onCleanup, terminate } from './cleanup.mjs';
+import { reapedChildrenCpuSeconds } from './proc.mjs';
 
 export const luaDir = new URL('../lua', import.meta.url).pathname;
 
@@ -67,6 +68,7 @@ export function parseWrk(output) {
 /** Runs wrk to completion; rejects with its output when it fails. */
 export async function runWrk({ url, script, scriptArgs = [], connections, durationSeconds, threads = 1, timeoutSeconds = 10 }) {
   const args = [`-t${threads}`, `-c${connections}`, `-d${durationSeconds}s`, `--timeout`, `${timeoutSeconds}s`, '--latency', '-s', join(luaDir, script), url, '--', ...scriptArgs.map(String)];
+  const cpu0 = reapedChildrenCpuSeconds();
   const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const stop = onCleanup(() => terminate(child, 2000));
   let output = '';
@@ -77,6 +79,9 @@ export async function runWrk({ url, script, scriptArgs = [], connections, durati
     child.once('exit', (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal }));
   });
   await stop();
+  // Valid because the runner reaps no other child while wrk runs (Loom keeps running).
+  const cpuSeconds = reapedChildrenCpuSeconds() - cpu0;
   if (code !== 0) throw new Error(`wrk exited with ${signal ?? `code ${code}`}:\n${output}`);
-  return { args, output, ...parseWrk(output) };
+  const parsed = parseWrk(output);
+  return { args, output, ...parsed, cpuPercent: (cpuSeconds / parsed.durationSeconds) * 100 };
 }

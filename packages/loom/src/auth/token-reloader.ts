@@ -16,6 +16,7 @@ import type { TokenStore } from './token-store.js';
 export class TokenReloader {
   private watching = false;
   private running: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
 
   constructor(
     private readonly config: LoomConfig,
@@ -39,10 +40,21 @@ export class TokenReloader {
     unwatchFile(this.config.auth.token_file, this.onChange);
   }
 
-  /** Reloads now; concurrent triggers share one reload. */
+  /**
+   * Reloads now. A trigger that arrives while a reload runs gets one more reload after it:
+   * the running one may have read the file before the change that caused the trigger.
+   * Triggers arriving meanwhile share that one.
+   */
   reload(trigger: string): Promise<void> {
-    this.running ??= this.doReload(trigger).finally(() => (this.running = undefined));
-    return this.running;
+    if (this.running === undefined) {
+      this.running = this.doReload(trigger).finally(() => (this.running = undefined));
+      return this.running;
+    }
+    this.queued ??= this.running.then(() => {
+      this.queued = undefined;
+      return this.reload(trigger);
+    });
+    return this.queued;
   }
 
   private readonly onChange = (current: Stats, previous: Stats): void => {

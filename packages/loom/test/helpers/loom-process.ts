@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Resolve once the process logs this message (default: "loom started"). */
   readyMessage?: string;
+  /** Working directory (default: the fresh temp dir). */
+  cwd?: string;
 }
 
 /** A real `loom` process with its stdout (events) and stderr (JSON logs) collected. */
@@ -30,6 +33,7 @@ export class LoomProcess {
   ingestPort = 0;
   managementPort = 0;
   exitCode: number | null | undefined;
+  exitSignal: NodeJS.Signals | null = null;
   private readonly exited: Promise<number | null>;
   private waiters: (() => void)[] = [];
 
@@ -59,8 +63,13 @@ export class LoomProcess {
       }
       this.notify();
     });
-    this.exited = new Promise((resolve) => child.on('exit', (code) => {
+    // 'close' rather than 'exit': only then has all of stdout been read, so tests that
+    // look for events after the process ended see every line it wrote.
+    this.exited = new Promise((resolve) => child.on('close', (code, signal) => {
+      if (stdoutRest !== '') this.stdoutLines.push(stdoutRest);
+      stdoutRest = '';
       this.exitCode = code;
+      this.exitSignal = signal;
       this.notify();
       resolve(code);
     }));
@@ -102,6 +111,20 @@ export class LoomProcess {
     return this.waitForExit();
   }
 
+  /** Kills the process if it is still running and deletes its temp dir; safe to call twice. */
+  async cleanup(): Promise<void> {
+    if (this.exitCode === undefined) {
+      this.child.kill('SIGKILL');
+      await this.exited;
+    }
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Log lines logged after the first `from` ones: lets a test look only at what its own step caused. */
+  logsSince(from: number): LogLine[] {
+    return this.logs.slice(from);
+  }
+
   private notify(): void {
     const waiters = this.waiters;
     this.waiters = [];
@@ -109,25 +132,46 @@ export class LoomProcess {
   }
 }
 
+/**
+ * A safety net for tests that fail half-way or never call cleanup(): when the test process
+ * exits, every loom it started is killed and every temp dir made here is deleted.
+ */
+const leftovers = { dirs: new Set<string>(), children: new Set<ChildProcess>() };
+process.once('exit', () => {
+  for (const child of leftovers.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const dir of leftovers.dirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export async function tempDir(prefix = 'loom-test-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  leftovers.dirs.add(dir);
+  return dir;
 }
 
-/** Starts loom and waits until it is serving (or has exited, for tests of startup errors). */
-export async function startLoom(options: StartOptions = {}): Promise<LoomProcess> {
+/** Starts loom without waiting for anything; the caller decides what "ready" means. */
+export async function spawnLoom(options: StartOptions = {}): Promise<LoomProcess> {
   const dir = await tempDir();
   let args = options.args ?? [];
   if (options.toml !== undefined) {
     const path = join(dir, 'loom.toml');
     await writeFile(path, options.toml);
-    args = ['-config', path, ...args];
+    // A subcommand (check-config) has to stay the first argument.
+    const command = args[0] !== undefined && !args[0].startsWith('-') ? args.slice(0, 1) : [];
+    args = [...command, '-config', path, ...args.slice(command.length)];
   }
   const child = spawn(process.execPath, [loomBin, ...args], {
-    cwd: dir,
+    cwd: options.cwd ?? dir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const loom = new LoomProcess(child, dir);
+  leftovers.children.add(child);
+  child.once('close', () => leftovers.children.delete(child));
+  return new LoomProcess(child, dir);
+}
+
+/** Starts loom and waits until it is serving (or has exited, for tests of startup errors). */
+export async function startLoom(options: StartOptions = {}): Promise<LoomProcess> {
+  const loom = await spawnLoom(options);
   const ready = options.readyMessage ?? 'loom started';
   await loom.until(() => loom.hasLog(ready) || loom.exitCode !== undefined, `"${ready}"`);
   return loom;
@@ -137,6 +181,27 @@ export async function startLoom(options: StartOptions = {}): Promise<LoomProcess
  * A minimal config for tests: ephemeral ports, JSON logs, stdout output. Each argument
  * adds lines to its section, so a test sets only what it is about.
  */
+export interface LoomRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs loom to completion (--version, check-config, startup errors) and returns what it
+ * printed. The temp dir holding the config is deleted afterwards.
+ */
+export async function runLoom(options: StartOptions & { timeoutMs?: number } = {}): Promise<LoomRun> {
+  const loom = await spawnLoom(options);
+  try {
+    const code = await loom.waitForExit(options.timeoutMs ?? 10_000);
+    return { code, signal: loom.exitSignal, stdout: loom.stdoutLines.join('\n'), stderr: loom.stderrText };
+  } finally {
+    await loom.cleanup();
+  }
+}
+
 export function baseToml(sections: { server?: string; limits?: string; output?: string; auth?: string; extra?: string } = {}): string {
   return `[server]
 listen_address = "127.0.0.1:0"

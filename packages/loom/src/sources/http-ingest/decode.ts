@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 import type { ApiErrorCode } from '../../errors.js';
 
@@ -13,8 +14,6 @@ export interface DecodeLimits {
 export type DecodeResult =
   | { ok: true; count: number; ndjson: Uint8Array }
   | { ok: false; code: ApiErrorCode; message: string };
-
-const encoder = new TextEncoder();
 
 /**
  * Turns a request body into NDJSON: one compact JSON object per line, in the order received,
@@ -41,7 +40,10 @@ function decode(body: Uint8Array, format: BodyFormat, limits: DecodeLimits, gzip
     if (!inflated.ok) return inflated;
     bytes = inflated.bytes;
   }
-  let text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Sensor output is almost always ASCII; decoding it as latin1 is exact for ASCII, about ten
+  // times faster than UTF-8 decoding, and yields one-byte strings that V8 parses faster.
+  let text = isAscii(buffer) ? buffer.toString('latin1') : buffer.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const events = format === 'ndjson' ? parseNdjson(text, limits) : parseJson(text, limits);
   if (!Array.isArray(events)) return events;
@@ -114,6 +116,8 @@ function checkCount(events: unknown[], limits: DecodeLimits): unknown[] | Failur
 
 function serialise(events: unknown[], limits: DecodeLimits): DecodeResult {
   const lines = new Array<string>(events.length);
+  const sizes = new Array<number>(events.length);
+  let total = 0;
   for (let i = 0; i < events.length; i++) {
     const event = events[i];
     if (event === null || typeof event !== 'object' || Array.isArray(event)) {
@@ -125,15 +129,23 @@ function serialise(events: unknown[], limits: DecodeLimits): DecodeResult {
     } catch (error) {
       return invalid(`event ${i} cannot be serialised: ${describe(error)}`);
     }
-    // UTF-16 length bounds the UTF-8 size from below and 3x from above: count bytes only when it matters.
-    if (line.length > limits.max_event_size_bytes || (line.length * 3 > limits.max_event_size_bytes && Buffer.byteLength(line) > limits.max_event_size_bytes)) {
-      const size = Buffer.byteLength(line);
+    const size = Buffer.byteLength(line);
+    if (size > limits.max_event_size_bytes) {
       return { ok: false, code: 'event_too_large', message: `event ${i} is ${size} bytes; limits.max_event_size_bytes is ${limits.max_event_size_bytes}` };
     }
     lines[i] = line;
+    sizes[i] = size;
+    total += size + 1;
   }
-  if (lines.length === 0) return { ok: true, count: 0, ndjson: new Uint8Array(0) };
-  return { ok: true, count: lines.length, ndjson: encoder.encode(lines.join('\n') + '\n') };
+  // One exactly sized buffer with its own memory: no joined intermediate string, and it can
+  // be moved to the main thread without copying.
+  const ndjson = Buffer.allocUnsafeSlow(total);
+  let offset = 0;
+  for (let i = 0; i < lines.length; i++) {
+    offset += ndjson.write(lines[i] as string, offset, sizes[i] as number, 'utf8');
+    ndjson[offset++] = 0x0a;
+  }
+  return { ok: true, count: lines.length, ndjson };
 }
 
 function tooMany(count: string, limits: DecodeLimits): Failure {

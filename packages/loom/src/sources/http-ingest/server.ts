@@ -3,6 +3,8 @@ import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { TokenStore } from '../../auth/token-store.js';
 import { bearerToken } from '../../auth/token-store.js';
 import type { RateLimiter } from '../../auth/rate-limiter.js';
@@ -69,6 +71,7 @@ export class IngestServer {
     };
     if (config.tls) {
       const [cert, key] = await Promise.all([readFile(config.cert_file), readFile(config.key_file)]);
+      checkTlsFiles(config, cert, key);
       this.server = https.createServer({ ...options, cert, key, minVersion: 'TLSv1.2' }, handler);
     } else {
       this.server = http.createServer(options, handler);
@@ -79,11 +82,19 @@ export class IngestServer {
       if (socket.writable && error.code !== 'ECONNRESET') {
         const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
         const body = JSON.stringify({ error: 'invalid_request', message: `malformed HTTP request (${error.code ?? 'parse error'})` });
-        socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        socket.end(rawResponse(status, body));
       } else {
         socket.destroy();
       }
     });
+    // Without a listener node drops a CONNECT without a word; answer it like any other method.
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      socket.on('error', () => undefined);
+      socket.end(rawResponse('405 Method Not Allowed', new ApiError('method_not_allowed', 'method CONNECT is not allowed; use POST').body(), 'Allow: POST\r\n'));
+    });
+    // Node answers an Expect other than 100-continue with a bare 417. RFC 9110 §10.1.1 lets a
+    // server ignore expectations it does not understand, which keeps every answer in the registry.
+    this.server.on('checkExpectation', handler);
     await listen(this.server, config.listen_address, 'server.listen_address');
     this.deps.logger.info({ addr: config.listen_address, port: this.address?.port, tls: config.tls }, config.tls ? 'ingest server (HTTPS) listening' : 'ingest server listening (no TLS)');
   }
@@ -204,6 +215,28 @@ export class IngestServer {
     this.deps.logger.error({ err: error }, 'ingest request failed unexpectedly');
     return new ApiError('internal_error');
   }
+}
+
+/**
+ * OpenSSL's own errors ("DECODER routines::unsupported") name neither key nor file, so
+ * each file is loaded on its own first and the message says which one is at fault.
+ */
+function checkTlsFiles(config: ServerConfig, cert: Buffer, key: Buffer): void {
+  const attempt = (what: string, options: SecureContextOptions): void => {
+    try {
+      createSecureContext(options);
+    } catch (error) {
+      throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  };
+  attempt(`server.cert_file ${JSON.stringify(config.cert_file)} holds no usable PEM certificate`, { cert });
+  attempt(`server.key_file ${JSON.stringify(config.key_file)} holds no usable PEM private key`, { key });
+  attempt(`server.key_file ${JSON.stringify(config.key_file)} does not belong to the certificate in server.cert_file ${JSON.stringify(config.cert_file)}`, { cert, key });
+}
+
+/** A complete response written straight to a socket that has no ServerResponse. */
+function rawResponse(status: string, body: string, extraHeaders = ''): string {
+  return `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extraHeaders}Connection: close\r\n\r\n${body}`;
 }
 
 function pathOf(url: string | undefined): string {

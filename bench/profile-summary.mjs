@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// Summarises V8 .cpuprofile files (from BENCH_PROFILE=<dir> npm run bench): for each thread,
+// where its time went, by function (self and total time) and by file.
+// Usage: node bench/profile-summary.mjs <dir or files...> [--top N]
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+
+const args = process.argv.slice(2);
+const topIndex = args.indexOf('--top');
+const top = topIndex >= 0 ? Number(args.splice(topIndex, 2)[1]) : 20;
+if (args.length === 0) {
+  console.error('usage: node bench/profile-summary.mjs <dir-with-.cpuprofile-files | files...> [--top N]');
+  process.exit(2);
+}
+const files = args.flatMap((p) => (statSync(p).isDirectory()
+  ? readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).sort().map((f) => join(p, f))
+  : [p]));
+
+const root = new URL('..', import.meta.url).pathname;
+function where(frame) {
+  if (frame.url === '') return '';
+  const path = frame.url.startsWith('file://') ? relative(root, new URL(frame.url).pathname) : frame.url;
+  return `${path}:${frame.lineNumber + 1}`;
+}
+const label = (frame) => `${frame.functionName || '(anonymous)'} ${where(frame)}`.trim();
+const pct = (part, whole) => `${((part / whole) * 100).toFixed(1).padStart(5)}%`;
+
+for (const file of files) {
+  const profile = JSON.parse(readFileSync(file, 'utf8'));
+  // CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile: thread 0 is the main thread.
+  const threadId = basename(file).split('.')[4];
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+
+  // Sample i lasted until sample i+1; timeDeltas[i+1] is that gap in µs.
+  const self = new Map();
+  const deltas = profile.timeDeltas;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const us = deltas[i + 1] ?? 0;
+    self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + us);
+  }
+  const wall = profile.endTime - profile.startTime;
+  const idleNames = new Set(['(idle)', '(program)']);
+  let idle = 0;
+  const selfByFn = new Map();
+  const totalByFn = new Map();
+  const byFile = new Map();
+  for (const [id, us] of self) {
+    const node = byId.get(id);
+    const frame = node.callFrame;
+    if (frame.functionName === '(idle)') idle += us;
+    const key = label(frame);
+    selfByFn.set(key, (selfByFn.get(key) ?? 0) + us);
+    const fileKey = frame.url === '' ? frame.functionName || '(native)' : where(frame).replace(/:\d+$/, '');
+    byFile.set(fileKey, (byFile.get(fileKey) ?? 0) + us);
+    // Total time: credit each distinct function on the stack once (recursion must not double count).
+    const seen = new Set();
+    for (let n = id; n !== undefined; n = parent.get(n)) {
+      const k = label(byId.get(n).callFrame);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      totalByFn.set(k, (totalByFn.get(k) ?? 0) + us);
+    }
+  }
+  const busy = wall - idle;
+  const sorted = (m) => [...m].filter(([k]) => !idleNames.has(k) && k !== '(root)').sort((a, b) => b[1] - a[1]).slice(0, top);
+  console.log(`\n=== ${basename(file)}: ${threadId === '0' ? 'main thread' : `worker thread ${threadId}`} ===`);
+  console.log(`profiled ${(wall / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (${pct(busy, wall).trim()} of wall); percentages below are of busy time`);
+  console.log('\n  self time by function:');
+  for (const [k, us] of sorted(selfByFn)) console.log(`  ${pct(us, busy)}  ${k}`);
+  console.log('\n  total time (self + callees) by function:');
+  for (const [k, us] of sorted(totalByFn)) console.log(`  ${pct(us, busy)}  ${k}`);
+  console.log('\n  self time by file:');
+  for (const [k, us] of sorted(byFile)) console.log(`  ${pct(us, busy)}  ${k}`);
+}
