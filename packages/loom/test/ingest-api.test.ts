@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { baseToml, spipEvent, startLoom, type LoomProcess } from './helpers/loom-process.js';
 
@@ -100,6 +101,25 @@ describe('ingest API against a running loom', () => {
       assert.equal(loom.stdoutLines.length, before, 'a rejected batch writes nothing');
     });
   }
+
+  test('Expect: 100-continue is answered only after the token is checked', async () => {
+    const exchange = (authorization: string) => new Promise<{ continued: boolean; status: number }>((resolve, reject) => {
+      let continued = false;
+      const req = request(loom.url(), { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: authorization, Expect: '100-continue' } });
+      req.on('continue', () => {
+        continued = true;
+        req.end('[{"expect":1}]');
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve({ continued, status: res.statusCode ?? 0 }));
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    assert.deepEqual(await exchange('Bearer wrong'), { continued: false, status: 401 });
+    assert.deepEqual(await exchange(`Bearer ${token}`), { continued: true, status: 204 });
+  });
 
   test('the process is still healthy after every error', async () => {
     const res = await fetch(loom.managementUrl('/health'));

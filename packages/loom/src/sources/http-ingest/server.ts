@@ -68,6 +68,8 @@ export class IngestServer {
       requestTimeout: config.request_timeout_seconds * 1000,
       keepAliveTimeout: config.idle_timeout_seconds * 1000,
       maxHeaderSize: 16 * 1024,
+      // Identity comes from the token, not the Host header; a missing Host is no reason for a bare 400.
+      requireHostHeader: false,
     };
     if (config.tls) {
       const [cert, key] = await Promise.all([readFile(config.cert_file), readFile(config.key_file)]);
@@ -95,6 +97,11 @@ export class IngestServer {
     // Node answers an Expect other than 100-continue with a bare 417. RFC 9110 §10.1.1 lets a
     // server ignore expectations it does not understand, which keeps every answer in the registry.
     this.server.on('checkExpectation', handler);
+    // "Expect: 100-continue" is answered only after the headers passed every check, so a client
+    // with a bad token or over its rate limit learns it before sending a large body.
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      void this.handle(req, res, () => res.writeContinue());
+    });
     await listen(this.server, config.listen_address, 'server.listen_address');
     this.deps.logger.info({ addr: config.listen_address, port: this.address?.port, tls: config.tls }, config.tls ? 'ingest server (HTTPS) listening' : 'ingest server listening (no TLS)');
   }
@@ -118,12 +125,12 @@ export class IngestServer {
     return this.inFlight;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, beforeBody?: () => void): Promise<void> {
     const started = performance.now();
     let sensorId = unknownSensor;
     this.inFlight++;
     try {
-      const accepted = await this.process(req, (id) => (sensorId = id));
+      const accepted = await this.process(req, (id) => (sensorId = id), beforeBody);
       // During shutdown, keep-alive connections are closed after their last response.
       if (this.shuttingDown) res.setHeader('Connection', 'close');
       res.writeHead(204).end();
@@ -140,7 +147,7 @@ export class IngestServer {
   }
 
   /** Runs every check and delivers the batch; returns the number of events acknowledged. */
-  private async process(req: IncomingMessage, setSensor: (id: string) => void): Promise<number> {
+  private async process(req: IncomingMessage, setSensor: (id: string) => void, beforeBody: (() => void) | undefined): Promise<number> {
     const { limits, metrics } = this.deps;
     const path = pathOf(req.url);
     if (!ingestPaths.has(path)) throw new ApiError('not_found', `no such endpoint: ${truncate(path)}; POST events to /api/v1/ingest, /ingest or /`);
@@ -172,6 +179,7 @@ export class IngestServer {
     if (Number.isFinite(declared) && declared > limits.max_body_size_bytes) {
       throw new ApiError('payload_too_large', `body of ${declared} bytes exceeds limits.max_body_size_bytes (${limits.max_body_size_bytes})`);
     }
+    beforeBody?.();
     const read = await readBody(req, limits.max_body_size_bytes);
     if (read.kind === 'too_large') throw new ApiError('payload_too_large', `body exceeds limits.max_body_size_bytes (${limits.max_body_size_bytes})`);
     if (read.kind === 'aborted') throw new ApiError('invalid_request', 'the client closed the connection before sending the whole body');
