@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TomlValues, describeValue, unknownKeyWarnings } from './schema.js';
-import { closest, editDistance } from './suggest.js';
+import { closest, editDistance } from '@loom/toml-config';
 
 test('editDistance counts single-character edits, ignoring case', () => {
   assert.equal(editDistance('listen_adress', 'listen_address'), 1);
