@@ -3,7 +3,7 @@
 // where its time went, by function (self and total time) and by file.
 // Usage: node bench/profile-summary.mjs <dir or files...> [--top N]
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 
 const args = process.argv.slice(2);
 const topIndex = args.indexOf('--top');
@@ -12,9 +12,11 @@ if (args.length === 0) {
   console.error('usage: node bench/profile-summary.mjs <dir-with-.cpuprofile-files | files...> [--top N]');
   process.exit(2);
 }
-const files = args.flatMap((p) => (statSync(p).isDirectory()
-  ? readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).sort().map((f) => join(p, f))
-  : [p]));
+// BENCH_PROFILE writes one directory per scenario, so directories are walked recursively.
+const collect = (p) => (statSync(p).isDirectory()
+  ? readdirSync(p).sort().flatMap((f) => collect(join(p, f)))
+  : p.endsWith('.cpuprofile') ? [p] : []);
+const files = args.flatMap(collect);
 
 const root = new URL('..', import.meta.url).pathname;
 function where(frame) {
@@ -41,7 +43,8 @@ for (const file of files) {
     self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + us);
   }
   const wall = profile.endTime - profile.startTime;
-  const idleNames = new Set(['(idle)', '(program)']);
+  // "(program)" is native work outside JS (TLS, the HTTP parser's C side, libuv), so it counts as busy.
+  const idleNames = new Set(['(idle)']);
   let idle = 0;
   const selfByFn = new Map();
   const totalByFn = new Map();
@@ -65,7 +68,7 @@ for (const file of files) {
   }
   const busy = wall - idle;
   const sorted = (m) => [...m].filter(([k]) => !idleNames.has(k) && k !== '(root)').sort((a, b) => b[1] - a[1]).slice(0, top);
-  console.log(`\n=== ${basename(file)}: ${threadId === '0' ? 'main thread' : `worker thread ${threadId}`} ===`);
+  console.log(`\n=== ${basename(dirname(file))}/${basename(file)}: ${threadId === '0' ? 'main thread' : `worker thread ${threadId}`} ===`);
   console.log(`profiled ${(wall / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (${pct(busy, wall).trim()} of wall); percentages below are of busy time`);
   console.log('\n  self time by function:');
   for (const [k, us] of sorted(selfByFn)) console.log(`  ${pct(us, busy)}  ${k}`);

@@ -4,7 +4,8 @@
 //
 // Environment: BENCH_DURATION (seconds, default 20), BENCH_CONNECTIONS (default 32),
 // BENCH_SCENARIOS (comma list, default all), BENCH_WARMUP (seconds, default 3),
-// BENCH_PROFILE=<dir> (write V8 CPU profiles of Loom's threads there).
+// BENCH_PROFILE=<dir> (write V8 CPU profiles of Loom's threads there), BENCH_NODE_ARGS
+// (extra node flags for Loom, e.g. "--max-semi-space-size=32").
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
@@ -31,14 +32,12 @@ const options = {
   warmupSeconds: positiveInt('BENCH_WARMUP', 3),
   // One wrk thread: the load generator shares the two cores with Loom and should take as little as it can.
   wrkThreads: 1,
-  loomNodeArgs: [],
+  profileDir: process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : undefined,
+  // Extra flags for Loom's node process, for trying runtime settings without editing code.
+  loomNodeArgs: (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
 };
 
-const profileDir = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : undefined;
-if (profileDir !== undefined) {
-  mkdirSync(profileDir, { recursive: true });
-  options.loomNodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
-}
+const { profileDir } = options;
 
 const wanted = (process.env.BENCH_SCENARIOS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const unknown = wanted.filter((name) => !scenarios.some((s) => s.name === name));
@@ -72,7 +71,7 @@ installSignalHandlers();
 
 console.log(`Loom benchmarks: ${selected.map((s) => s.name).join(', ')}`);
 console.log(`${machine.cpu}, ${machine.cores} cores, ${machine.memory_gib} GiB, Node ${machine.node}, Linux ${machine.kernel}; ${wrk}`);
-console.log(`${options.durationSeconds} s per scenario after a ${options.warmupSeconds} s warm-up, ${options.connections} connections, wrk -t${options.wrkThreads}\n`);
+console.log(`${options.durationSeconds} s per scenario after a ${options.warmupSeconds} s warm-up, ${options.connections} connections, wrk -t${options.wrkThreads}${options.loomNodeArgs.length > 0 ? `; Loom runs with node ${options.loomNodeArgs.join(' ')}` : ''}\n`);
 
 const results = [];
 for (const scenario of selected) {
@@ -138,7 +137,10 @@ const problems = [];
 for (const r of results) {
   if (r.error !== undefined) problems.push(`${r.name}: failed: ${r.error.split('\n')[0]}`);
   if (r.teardownError !== undefined) problems.push(`${r.name}: teardown failed: ${r.teardownError.split('\n')[0]}`);
-  if (r.non2xx > 0) problems.push(`${r.name}: ${r.non2xx} responses were not 2xx; its throughput figure counts only the 2xx ones`);
+  if (r.non2xx > 0) {
+    const byStatus = Object.entries(r.details.statuses ?? {}).filter(([status]) => !status.startsWith('2')).map(([status, n]) => `${status}: ${n}`).join(', ');
+    problems.push(`${r.name}: ${r.non2xx} responses were not 2xx${byStatus ? ` (${byStatus})` : ''}; its throughput figure counts only the 2xx ones`);
+  }
   if (r.socketErrors > 0) problems.push(`${r.name}: ${r.socketErrors} socket errors (${JSON.stringify(r.details.socket_errors)})`);
   if (r.details?.warmup.non2xx > 0 || r.details?.warmup.socket_errors > 0) {
     problems.push(`${r.name}: ${r.details.warmup.non2xx} non-2xx responses and ${r.details.warmup.socket_errors} socket errors during the warm-up`);
@@ -161,7 +163,7 @@ const report = {
   commit: git('rev-parse', 'HEAD'),
   dirty: (git('status', '--porcelain', '--untracked-files=no') ?? '') !== '',
   machine,
-  options: { duration_seconds: options.durationSeconds, warmup_seconds: options.warmupSeconds, connections: options.connections, wrk_threads: options.wrkThreads, profile_dir: profileDir },
+  options: { duration_seconds: options.durationSeconds, warmup_seconds: options.warmupSeconds, connections: options.connections, wrk_threads: options.wrkThreads, profile_dir: profileDir, loom_node_args: options.loomNodeArgs },
   results,
   problems,
 };

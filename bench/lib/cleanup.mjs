@@ -5,7 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const tasks = new Set();
+/** task -> synchronous last resort, run if the runner exits (even by an uncaught exception) with the task pending. */
+const atExit = new Map();
 let interrupted = false;
+
+process.on('exit', () => {
+  for (const last of atExit.values()) {
+    try {
+      last();
+    } catch {
+      // Nothing more can be done while exiting.
+    }
+  }
+});
 
 /** True once the runner got SIGINT/SIGTERM: no further scenario may start. */
 export function isInterrupted() {
@@ -17,7 +29,7 @@ export function isInterrupted() {
  * a process spawned by code that was already running is stopped at once and the caller fails,
  * so nothing outlives the runner.
  */
-export function onCleanup(fn) {
+export function onCleanup(fn, lastResort) {
   if (interrupted) {
     void Promise.resolve().then(fn).catch(() => undefined);
     throw new Error('interrupted');
@@ -27,16 +39,29 @@ export function onCleanup(fn) {
     if (done) return;
     done = true;
     tasks.delete(run);
-    await fn();
+    try {
+      await fn();
+    } finally {
+      atExit.delete(run);
+    }
   };
   tasks.add(run);
+  if (lastResort !== undefined) atExit.set(run, lastResort);
   return run;
 }
 
 export function tempDir(prefix) {
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
-  const remove = onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const removeNow = () => rmSync(dir, { recursive: true, force: true });
+  const remove = onCleanup(removeNow, removeNow);
   return { dir, remove };
+}
+
+/** Registers a child process: stopped gracefully by cleanup, SIGKILLed if the runner dies first. */
+export function trackProcess(child, graceMs = 5000) {
+  return onCleanup(() => terminate(child, graceMs), () => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+  });
 }
 
 /** Runs what is still registered, newest first (processes before the dirs they use). */

@@ -74,7 +74,9 @@ export function ingestScenario({ name, description, tls = false, gzip = false })
         logging: { level: 'warn', format: 'json' },
       });
       const managementUrl = `http://127.0.0.1:${managementPort}`;
-      const loom = await startLoom({ configPath, env: { [SENSOR_ENV]: token }, managementUrl, nodeArgs: options.loomNodeArgs });
+      // One profile per thread, written when Loom exits cleanly; a directory per scenario keeps them apart.
+      const nodeArgs = [...(options.loomNodeArgs ?? []), ...(options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(options.profileDir, name)}`])];
+      const loom = await startLoom({ configPath, env: { [SENSOR_ENV]: token }, managementUrl, nodeArgs });
       state = {
         ...state,
         loom,
@@ -125,6 +127,7 @@ export function ingestScenario({ name, description, tls = false, gzip = false })
           requests: wrk.requests,
           duration_seconds: wrk.durationSeconds,
           socket_errors: wrk.socketErrors,
+          statuses: wrk.statuses,
           // What Loom wrote (events to stdout, plus small responses): a cross-check that the
           // acknowledged batches really went out, without enabling metrics in the measured config.
           loom_written_mib_per_second: cpu.writtenBytesPerSecond / 2 ** 20,

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { onCleanup, terminate } from './cleanup.mjs';
+import { trackProcess } from './cleanup.mjs';
 
 export const root = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 const bin = join(root, 'packages/loom/bin/loom.js');
@@ -42,7 +42,7 @@ export async function startLoom({ configPath, env = {}, managementUrl, nodeArgs 
   // Flags such as --cpu-prof go on the command line: Node refuses them in NODE_OPTIONS.
   const child = spawn(process.execPath, [...nodeArgs, bin, '-config', configPath], { cwd: root, env: childEnv, stdio: ['ignore', devNull, 'pipe'] });
   closeSync(devNull);
-  const stop = onCleanup(() => terminate(child));
+  const stop = trackProcess(child);
 
   const log = [];
   let logBytes = 0;

@@ -2,7 +2,7 @@
 // one thread drives many keep-alive connections while leaving most of a core to the server.
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { onCleanup, terminate } from './cleanup.mjs';
+import { trackProcess } from './cleanup.mjs';
 import { reapedChildrenCpuSeconds } from './proc.mjs';
 
 export const luaDir = new URL('../lua', import.meta.url).pathname;
@@ -12,7 +12,7 @@ export function wrkVersion() {
   const out = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
   if (out.error !== undefined) return undefined;
   // wrk prints its version with the usage text and exits non-zero; the first line is enough.
-  return `${out.stdout}${out.stderr}`.split('\n', 1)[0].trim() || 'wrk';
+  return `${out.stdout}${out.stderr}`.split('\n', 1)[0].replace(/\s+Copyright.*$/, '').trim() || 'wrk';
 }
 
 const timeUnits = { us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -56,7 +56,12 @@ export function parseWrk(output) {
     result.durationSeconds = r.duration_us / 1e6;
     result.requestsPerSecond = r.requests / result.durationSeconds;
     result.latencyMs = { p50: r.latency_us.p50 / 1000, p90: r.latency_us.p90 / 1000, p99: r.latency_us.p99 / 1000, p999: r.latency_us.p999 / 1000, max: r.latency_us.max / 1000, mean: r.latency_us.mean / 1000 };
-    result.non2xx = r.status_errors;
+    result.statuses = r.statuses;
+    const counted = Object.values(r.statuses).reduce((a, b) => a + b, 0);
+    // Count from the per-status table when it covers the run; wrk's own counter misses 1xx/3xx.
+    result.non2xx = counted > 0
+      ? Object.entries(r.statuses).filter(([status]) => !status.startsWith('2')).reduce((a, [, n]) => a + n, 0)
+      : r.status_errors;
     result.socketErrors = { connect: r.connect_errors, read: r.read_errors, write: r.write_errors, timeout: r.timeouts };
   }
   if (result.requests === undefined || result.requestsPerSecond === undefined) {
@@ -70,7 +75,7 @@ export async function runWrk({ url, script, scriptArgs = [], connections, durati
   const args = [`-t${threads}`, `-c${connections}`, `-d${durationSeconds}s`, `--timeout`, `${timeoutSeconds}s`, '--latency', '-s', join(luaDir, script), url, '--', ...scriptArgs.map(String)];
   const cpu0 = reapedChildrenCpuSeconds();
   const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const stop = onCleanup(() => terminate(child, 2000));
+  const stop = trackProcess(child, 2000);
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
