@@ -79,6 +79,16 @@ export class TomlValues {
     return this.wrongType(key, 'an array of strings', value);
   }
 
+  /** An array whose items are integers or strings (e.g. ports and "from-to" port ranges). */
+  integerOrStringArray(key: string): (number | string)[] | undefined {
+    const value = this.lookup(key);
+    if (value === undefined) return undefined;
+    if (Array.isArray(value) && value.every((item) => typeof item === 'string' || typeof item === 'bigint')) {
+      return value.map((item) => (typeof item === 'bigint' ? Number(item) : (item as string)));
+    }
+    return this.wrongType(key, 'an array of integers or strings', value);
+  }
+
   /** Entries of a free-form table; keys are returned as written. */
   table(key: string): [string, unknown][] | undefined {
     const value = this.lookup(key);

@@ -1,0 +1,278 @@
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { ChunkReader } from './chunk-reader.js';
+import type { SpipConfig } from './config/types.js';
+import type { ConnectionAction, ConnectionRecord } from './event.js';
+import { PayloadBuffer } from './payload-buffer.js';
+import { parseHttpRequest, probeHttp } from './protocols/http/request.js';
+import { parseKexInit, parseSshIdentification } from './protocols/ssh/ssh.js';
+import { parseClientHello, probeClientHello } from './protocols/tls/client-hello.js';
+
+export interface SessionContext {
+  config: SpipConfig;
+  /** Present when the sensor terminates TLS (a certificate is configured or generated). */
+  secureContext: tls.SecureContext | undefined;
+  destination: { address: string; port: number; redirected: boolean };
+  /** Called exactly once, when the connection is over. */
+  done: (record: ConnectionRecord) => void;
+}
+
+/**
+ * One TCP connection, from accept to its single event. Every wait has a deadline (first
+ * byte, TLS handshake, each read, the whole connection), every buffer has a cap, and the
+ * parsers never throw, so nothing a client sends can stall or crash the sensor.
+ */
+export class Session {
+  private readonly record: ConnectionRecord;
+  private payload: PayloadBuffer;
+  private stream: Duplex;
+  private finished = false;
+  private readonly lifetime: NodeJS.Timeout;
+
+  constructor(private readonly socket: Socket, private readonly context: SessionContext) {
+    const { destination, config } = context;
+    this.stream = socket;
+    this.payload = new PayloadBuffer(config.max_payload_bytes);
+    this.record = {
+      id: randomUUID(),
+      startedAt: Date.now(),
+      endedAt: 0,
+      action: 'connect-only',
+      sourceIp: normaliseAddress(socket.remoteAddress ?? ''),
+      sourcePort: socket.remotePort ?? 0,
+      destinationIp: destination.address,
+      destinationPort: destination.port,
+      redirected: destination.redirected,
+      payload: new Uint8Array(0),
+      bytesIn: 0,
+      bytesOut: 0,
+      truncated: false,
+    };
+    socket.setNoDelay(true);
+    socket.on('error', () => undefined);
+    this.lifetime = setTimeout(() => this.finish(this.record.action === 'connect-only' ? 'timeout' : this.record.action), config.max_connection_seconds * 1000);
+  }
+
+  async run(): Promise<void> {
+    try {
+      await this.converse();
+    } catch {
+      // A peer that resets mid-write or a stream error ends the conversation; the event still goes out.
+      this.finish(this.record.action);
+    }
+  }
+
+  /** Closes the connection now (sensor shutdown) and emits what is known. */
+  abort(): void {
+    this.finish(this.record.action === 'connect-only' ? 'timeout' : this.record.action);
+  }
+
+  private get seconds(): { firstByte: number; read: number; handshake: number } {
+    const c = this.context.config;
+    return { firstByte: c.first_byte_timeout_seconds * 1000, read: c.read_timeout_seconds * 1000, handshake: c.handshake_timeout_seconds * 1000 };
+  }
+
+  private async converse(): Promise<void> {
+    const raw = new ChunkReader(this.socket);
+    const first = await raw.next(this.seconds.firstByte);
+    if (first === 'end') return this.finish('connect-only');
+    if (first === 'timeout') return this.finish('timeout');
+
+    let buffered = first;
+    let probe = probeClientHello(buffered, this.context.config.max_payload_bytes);
+    while (probe.kind === 'need-more') {
+      const more = await raw.next(this.seconds.handshake);
+      if (typeof more === 'string') break;
+      buffered = Buffer.concat([buffered, more]);
+      probe = probeClientHello(buffered, this.context.config.max_payload_bytes);
+    }
+    if (probe.kind !== 'complete') return this.application(raw, buffered);
+
+    const parsed = parseClientHello(buffered);
+    if (parsed.ok) this.record.clientHello = parsed.hello;
+    else this.record.tlsError = parsed.error;
+    const secureContext = this.context.secureContext;
+    if (!parsed.ok || secureContext === undefined) {
+      // Without a certificate the hello is all there is; the raw bytes keep it for analysis.
+      this.payload.add(buffered);
+      this.record.action = 'tls-clienthello-only';
+      return this.drain(raw, 'tls-clienthello-only');
+    }
+
+    const pending = Buffer.concat([buffered, raw.detach()]);
+    this.socket.unshift(pending);
+    const tlsSocket = new tls.TLSSocket(this.socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] });
+    tlsSocket.on('error', () => undefined);
+    this.stream = tlsSocket;
+    const handshake = await secured(tlsSocket, this.seconds.handshake);
+    if (handshake !== 'ok') {
+      this.record.tlsError = handshake;
+      return this.finish('tls-handshake-failed');
+    }
+    this.record.tlsSession = {
+      version: tlsSocket.getProtocol() ?? 'unknown',
+      cipher: tlsSocket.getCipher()?.standardName ?? tlsSocket.getCipher()?.name ?? 'unknown',
+      alpn: tlsSocket.alpnProtocol ?? false,
+      sni: (tlsSocket as tls.TLSSocket & { servername?: string | false }).servername || undefined,
+    };
+    this.record.action = 'tls-handshake';
+    const decrypted = new ChunkReader(tlsSocket);
+    const firstPlain = await decrypted.next(this.seconds.read);
+    if (typeof firstPlain === 'string') return this.finish('tls-handshake');
+    return this.application(decrypted, firstPlain);
+  }
+
+  /** Plain (or decrypted) application data: SSH, HTTP or anything else. */
+  private async application(reader: ChunkReader, first: Buffer): Promise<void> {
+    this.payload.add(first);
+    const startsWith = (text: string): boolean => this.payload.bytes().subarray(0, text.length).toString('latin1') === text;
+    if (startsWith('SSH-')) return this.ssh(reader);
+    let httpProbe = probeHttp(this.payload.bytes());
+    while (httpProbe === 'maybe' && !this.payload.full) {
+      if (!(await this.more(reader))) break;
+      httpProbe = probeHttp(this.payload.bytes());
+    }
+    if (httpProbe === 'http') return this.http(reader);
+    this.record.action = 'payload';
+    // The earlier sensor answered anything else with the client's address; scanners that wait
+    // for a reply before sending more keep talking.
+    await this.write(this.record.sourceIp);
+    return this.drain(reader, 'payload');
+  }
+
+  private async ssh(reader: ChunkReader): Promise<void> {
+    this.record.action = 'ssh';
+    let ident = parseSshIdentification(this.payload.bytes());
+    while (ident === 'need-more' && !this.payload.full) {
+      if (!(await this.more(reader))) break;
+      ident = parseSshIdentification(this.payload.bytes());
+    }
+    if (ident === 'need-more' || ident === undefined) {
+      this.record.action = 'payload';
+      return this.drain(reader, 'payload');
+    }
+    this.record.ssh = { ident: ident.ident };
+    await this.write(`${this.context.config.ssh.banner}\r\n`);
+    for (;;) {
+      const kex = parseKexInit(this.payload.bytes().subarray(ident.length));
+      if (kex !== 'need-more') {
+        if (!('error' in kex)) this.record.ssh.kexinit = kex.kexinit;
+        break;
+      }
+      if (this.payload.full || !(await this.more(reader))) break;
+    }
+    // Without a key exchange of our own the client can go no further; end it now rather than
+    // hold the connection until the client's timeout.
+    return this.finish('ssh');
+  }
+
+  private async http(reader: ChunkReader): Promise<void> {
+    this.record.action = 'http';
+    let request = parseHttpRequest(this.payload.bytes());
+    while (request !== undefined && !request.complete && !this.payload.full) {
+      if (!(await this.more(reader))) break;
+      request = parseHttpRequest(this.payload.bytes());
+    }
+    // Wait for a declared body too, as far as the payload cap allows.
+    while (request !== undefined && request.complete && request.contentLength !== undefined && request.body.length < request.contentLength && !this.payload.full) {
+      if (!(await this.more(reader))) break;
+      request = parseHttpRequest(this.payload.bytes());
+    }
+    if (request === undefined) {
+      this.record.action = 'payload';
+      return this.drain(reader, 'payload');
+    }
+    this.record.http = request;
+    await this.write(httpResponse(this.context.config, this.record.sourceIp, request.method === 'HEAD'));
+    return this.finish('http');
+  }
+
+  /** Reads until the client closes, goes quiet, or fills the payload cap. */
+  private async drain(reader: ChunkReader, action: ConnectionAction): Promise<void> {
+    while (!this.payload.full && (await this.more(reader)));
+    this.finish(action);
+  }
+
+  /** Waits for more bytes; false when the client is gone or idle past read_timeout_seconds. */
+  private async more(reader: ChunkReader): Promise<boolean> {
+    if (this.finished) return false;
+    const chunk = await reader.next(this.seconds.read);
+    if (typeof chunk === 'string') return false;
+    this.payload.add(chunk);
+    return !this.finished;
+  }
+
+  private write(data: string): Promise<void> {
+    if (this.finished || this.stream.destroyed || !this.stream.writable) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.stream.destroy();
+        resolve();
+      }, this.context.config.write_timeout_seconds * 1000);
+      this.stream.write(data, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private finish(action: ConnectionAction): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.lifetime);
+    const record = this.record;
+    record.action = action;
+    record.endedAt = Date.now();
+    record.payload = this.payload.bytes();
+    record.truncated = this.payload.truncated;
+    record.bytesIn = this.socket.bytesRead;
+    record.bytesOut = this.socket.bytesWritten;
+    this.stream.end();
+    // Give the last response a moment to leave, then release the socket whatever the client does.
+    setTimeout(() => {
+      this.stream.destroy();
+      this.socket.destroy();
+    }, 1000).unref();
+    this.context.done(record);
+  }
+}
+
+function secured(socket: tls.TLSSocket, timeoutMs: number): Promise<'ok' | string> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done('handshake timed out'), timeoutMs);
+    const done = (result: string): void => {
+      clearTimeout(timer);
+      socket.off('secure', onSecure);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      resolve(result);
+    };
+    const onSecure = (): void => done('ok');
+    const onError = (error: Error): void => done(error.message);
+    const onClose = (): void => done('connection closed during the handshake');
+    socket.once('secure', onSecure);
+    socket.once('error', onError);
+    socket.once('close', onClose);
+  });
+}
+
+const reasons: Record<number, string> = { 200: 'OK', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+
+export function httpResponse(config: SpipConfig, clientIp: string, head: boolean): string {
+  const body = config.http.body.replaceAll('{source.ip}', clientIp);
+  const lines = [
+    `HTTP/1.1 ${config.http.status} ${reasons[config.http.status] ?? 'Status'}`,
+    `Content-Type: ${config.http.content_type}`,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  if (config.http.server !== '') lines.push(`Server: ${config.http.server}`);
+  return `${lines.join('\r\n')}\r\n\r\n${head ? '' : body}`;
+}
+
+/** "::ffff:192.0.2.1" (IPv4 on a dual-stack socket) → "192.0.2.1". */
+export function normaliseAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

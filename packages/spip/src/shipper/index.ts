@@ -1,0 +1,2 @@
+export { Shipper } from './shipper.js';
+export type { LogFn, LogLevel, ShipperOptions, ShipperStats } from './options.js';

@@ -1,0 +1,685 @@
+import { constants } from 'node:fs';
+import { copyFile, mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { crc32 } from './crc32.js';
+import { EventQueue } from './event-queue.js';
+import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, frameHeader, readFrame, scanSegment, type FrameRead } from './frame.js';
+import type { LogFn } from './options.js';
+import { bodySize, type DropHandler, type EventStore, type Position, type Ready, type StoreCounts, type Taken } from './store.js';
+import { Throttle } from './throttle.js';
+
+interface Segment {
+  id: number;
+  /** Bytes known to be written and synced: the reader never reads past this. */
+  size: number;
+  count: number;
+  /** No more appends: the reader may move past its end. */
+  sealed: boolean;
+}
+
+export interface SpoolOptions {
+  dir: string;
+  maxBytes: number;
+  memoryMaxEvents: number;
+  onDrop: DropHandler;
+  log: LogFn;
+}
+
+const SEGMENT_NAME = /^(\d{20})\.seg$/;
+const ACK_FILE = 'ack';
+const ACK_MAGIC = Buffer.from('SPIPACK1', 'latin1');
+const ACK_BYTES = ACK_MAGIC.length + 8 + 8 + 4;
+export const QUARANTINE_DIR = 'quarantine';
+const READ_CHUNK_BYTES = 256 * 1024;
+/** Largest single write: bounds the buffer a burst of events is concatenated into. */
+const WRITE_GROUP_BYTES = 4 * 1024 * 1024;
+const WRITE_RETRY_MAX_MS = 30_000;
+
+/** Spool directories open in this process: two writers on one spool would interleave frames. */
+const openDirs = new Set<string>();
+
+export function segmentName(id: number): string {
+  return `${String(id).padStart(20, '0')}.seg`;
+}
+
+/**
+ * Segment size: small enough that dropping the oldest one when the spool is full gives up
+ * only a slice of it, large enough that a busy sensor does not churn files.
+ */
+export function segmentTarget(maxBytes: number): number {
+  return Math.min(maxBytes, Math.max(4096, Math.min(16 * 1024 * 1024, Math.floor(maxBytes / 8))));
+}
+
+/**
+ * The durable queue: events are appended to numbered segment files and become readable
+ * only once written and fdatasync'ed; the sender reads them back in order, and a segment
+ * is deleted once every record in it is acknowledged. The `ack` file remembers the
+ * position of the first unacknowledged record, so a restart resends from there.
+ *
+ * Every operation that touches the segment list runs through one serial lock: appends,
+ * reads, acknowledgements and drops never interleave across an await.
+ */
+export class DiskSpool implements EventStore {
+  onReady: () => void = () => undefined;
+  private readonly dir: string;
+  private readonly target: number;
+  private readonly pendingQueue: EventQueue;
+  private segments: Segment[] = [];
+  private active: { segment: Segment; handle: FileHandle } | undefined;
+  private reader: Position = { segment: 0, offset: SEGMENT_HEADER_BYTES, index: 0 };
+  private readHandle: { id: number; handle: FileHandle } | undefined;
+  private chunk: { id: number; start: number; buf: Buffer } | undefined;
+  private acked: Position = { segment: 0, offset: SEGMENT_HEADER_BYTES, index: 0 };
+  private ackHandle: FileHandle | undefined;
+  private nextId = 1;
+  private opened = false;
+  private closing = false;
+  private flushRun: Promise<void> | undefined;
+  private writeFailing = false;
+  private writeFailures = 0;
+  private writeRetry: NodeJS.Timeout | undefined;
+  private readySince: number | undefined;
+  private memoryInFlight = 0;
+  private lock: Promise<unknown> = Promise.resolve();
+  private readonly throttle = new Throttle(60_000);
+
+  constructor(private readonly options: SpoolOptions) {
+    this.dir = resolve(options.dir);
+    this.target = segmentTarget(options.maxBytes);
+    this.pendingQueue = new EventQueue(options.memoryMaxEvents, options.onDrop);
+  }
+
+  async open(): Promise<void> {
+    if (openDirs.has(this.dir)) throw new Error(`spool ${this.dir} is already open in this process`);
+    await mkdir(this.dir, { recursive: true });
+    openDirs.add(this.dir);
+    try {
+      await this.load();
+    } catch (error) {
+      openDirs.delete(this.dir);
+      throw error;
+    }
+    this.opened = true;
+    const counts = this.counts();
+    if (counts.spooled > 0) {
+      this.readySince = Date.now();
+      this.options.log('info', 'spool: resending events left by the previous run', { dir: this.dir, events: counts.spooled, bytes: counts.spooledBytes, segments: this.segments.length });
+    }
+    this.scheduleFlush();
+  }
+
+  push(line: Buffer): void {
+    this.pendingQueue.push(line);
+    this.scheduleFlush();
+  }
+
+  ready(): Ready {
+    let events = 0;
+    let bytes = 0;
+    for (const seg of this.segments) {
+      if (seg.id > this.reader.segment) {
+        events += seg.count;
+        bytes += seg.size - SEGMENT_HEADER_BYTES;
+      } else if (seg.id === this.reader.segment) {
+        events += seg.count - this.reader.index;
+        bytes += seg.size - this.reader.offset;
+      }
+    }
+    let since = events > 0 ? this.readySince : undefined;
+    // While the disk refuses writes, events are shipped straight from memory.
+    if (this.writeFailing && this.pendingQueue.length > 0) {
+      events += this.pendingQueue.length;
+      bytes += this.pendingQueue.bytes;
+      since = Math.min(since ?? Infinity, this.pendingQueue.since ?? Date.now());
+    }
+    return { events, bytes, since };
+  }
+
+  pending(): number {
+    return this.writeFailing ? 0 : this.pendingQueue.length;
+  }
+
+  take(maxEvents: number, maxBodyBytes: number): Promise<Taken | undefined> {
+    return this.serial(async () => {
+      const records: Buffer[] = [];
+      const ends: Position[] = [];
+      let bytes = 0;
+      while (records.length < maxEvents) {
+        const seg = this.readerSegment();
+        if (seg === undefined) break;
+        if (this.reader.offset >= seg.size) {
+          const next = this.segments[this.segments.indexOf(seg) + 1];
+          if (!seg.sealed || next === undefined) break;
+          this.reader = { segment: next.id, offset: SEGMENT_HEADER_BYTES, index: 0 };
+          continue;
+        }
+        const frame = await this.frameAt(seg, this.reader.offset);
+        if (frame.kind === 'ok') {
+          if (records.length > 0 && bodySize(bytes + frame.payload.length, records.length + 1) > maxBodyBytes) break;
+          records.push(frame.payload);
+          bytes += frame.payload.length;
+          this.reader = { segment: seg.id, offset: frame.end, index: this.reader.index + 1 };
+          ends.push(this.reader);
+        } else if (frame.kind === 'bad-payload') {
+          this.reader = { segment: seg.id, offset: frame.end, index: this.reader.index + 1 };
+          this.options.onDrop('corrupt', 1);
+          this.options.log('error', 'spool: a record failed its checksum when read back; skipped', { file: this.path(seg.id), offset: this.reader.offset });
+        } else {
+          await this.quarantineRest(seg);
+        }
+      }
+      if (records.length > 0) {
+        if (this.ready().events === 0) this.readySince = undefined;
+        return { records, ends, acked: 0 };
+      }
+      if (this.writeFailing && this.pendingQueue.length > 0) {
+        const direct = this.pendingQueue.take(maxEvents, maxBodyBytes);
+        this.memoryInFlight += direct.length;
+        return { records: direct, ends: undefined, acked: 0 };
+      }
+      return undefined;
+    });
+  }
+
+  ack(taken: Taken, settled: number): Promise<void> {
+    return this.serial(async () => {
+      if (settled <= taken.acked) return;
+      const end = taken.ends?.[settled - 1];
+      if (taken.ends === undefined) this.memoryInFlight -= settled - taken.acked;
+      taken.acked = settled;
+      if (end === undefined || !isAfter(end, this.acked)) return;
+      this.acked = end;
+      await this.advanceAck();
+    });
+  }
+
+  release(taken: Taken): Promise<void> {
+    return this.serial(async () => {
+      if (taken.ends === undefined) {
+        this.memoryInFlight -= taken.records.length - taken.acked;
+        this.pendingQueue.putBack(taken.records.slice(taken.acked));
+      } else {
+        // Records whose segment was dropped (spool full) while they were in flight are gone now.
+        const gone = taken.ends.slice(taken.acked).filter((end) => !isAfter(end, this.acked)).length;
+        if (gone > 0) this.options.onDrop('spool_full', gone);
+        this.reader = { ...this.acked };
+      }
+      taken.acked = taken.records.length;
+    });
+  }
+
+  counts(): StoreCounts {
+    let spooled = 0;
+    let spooledBytes = 0;
+    for (const seg of this.segments) {
+      spooled += seg.count - (seg.id === this.acked.segment ? this.acked.index : 0);
+      spooledBytes += seg.size;
+    }
+    return { queued: this.pendingQueue.length + this.memoryInFlight + spooled, spooled, spooledBytes };
+  }
+
+  /** Writes every event still in memory, records the acknowledged position, closes files. */
+  async close(): Promise<number> {
+    this.closing = true;
+    clearTimeout(this.writeRetry);
+    this.writeFailing = false;
+    await this.flushRun;
+    if (!this.opened) return this.pendingQueue.length + this.memoryInFlight;
+    while (this.pendingQueue.length > 0) {
+      const group = this.pendingQueue.drain(WRITE_GROUP_BYTES);
+      const written = await this.serial(() => this.append(group));
+      if (written < group.length) {
+        this.pendingQueue.putBack(group.slice(written));
+        break;
+      }
+    }
+    const lost = this.pendingQueue.length + this.memoryInFlight;
+    await this.serial(async () => {
+      await this.writeAck().then(() => this.ackHandle?.datasync()).catch((error: unknown) => this.reportIo('ack', error));
+      await this.closeQuietly(this.ackHandle);
+      await this.closeQuietly(this.readHandle?.handle);
+      await this.closeQuietly(this.active?.handle);
+      if (this.active !== undefined) this.active.segment.sealed = true;
+      this.ackHandle = undefined;
+      this.readHandle = undefined;
+      this.active = undefined;
+      this.chunk = undefined;
+    });
+    this.opened = false;
+    openDirs.delete(this.dir);
+    return lost;
+  }
+
+  // ---- startup ----
+
+  private async load(): Promise<void> {
+    const names = await readdir(this.dir);
+    for (const name of names) if (name.endsWith('.tmp')) await unlink(join(this.dir, name)).catch(() => undefined);
+    const ids = names.flatMap((n) => {
+      const m = SEGMENT_NAME.exec(n);
+      return m === null ? [] : [Number(m[1])];
+    }).sort((a, b) => a - b);
+    const saved = await this.readAck();
+    let ackIndex: { offset: number; index: number } | undefined;
+    for (const id of ids) {
+      let loaded: Awaited<ReturnType<DiskSpool['loadSegment']>>;
+      try {
+        if (saved !== undefined && id < saved.segment) {
+          await unlink(this.path(id));
+          continue;
+        }
+        loaded = await this.loadSegment(id, saved !== undefined && id === saved.segment ? saved.offset : undefined);
+      } catch (error) {
+        const moved = await this.quarantine(this.path(id), 'move').catch(() => undefined);
+        this.options.log('error', 'spool: cannot read a segment; moved to quarantine', { file: this.path(id), quarantined: moved ?? null, error: error instanceof Error ? error.message : String(error) });
+        continue;
+      }
+      if (loaded === undefined) continue;
+      if (loaded.ack !== undefined) ackIndex = loaded.ack;
+      this.segments.push(loaded.segment);
+    }
+    const first = this.segments[0];
+    // Past every name seen, loaded or not: a file left in place must not collide with a new segment.
+    this.nextId = Math.max((ids.at(-1) ?? 0) + 1, saved?.segment ?? 1);
+    if (first === undefined) {
+      this.acked = { segment: this.nextId, offset: SEGMENT_HEADER_BYTES, index: 0 };
+    } else if (saved !== undefined && first.id === saved.segment && ackIndex !== undefined) {
+      this.acked = { segment: first.id, ...ackIndex };
+    } else {
+      this.acked = { segment: first.id, offset: SEGMENT_HEADER_BYTES, index: 0 };
+    }
+    this.reader = { ...this.acked };
+    this.ackHandle = await open(join(this.dir, ACK_FILE), constants.O_RDWR | constants.O_CREAT, 0o600);
+    await this.writeAck();
+  }
+
+  /**
+   * Checks one segment frame by frame. A torn tail is cut; damage inside the file sends a
+   * copy of the file to quarantine/ and keeps every intact record; a file that is not a
+   * segment at all is moved to quarantine/. Startup goes on in every case.
+   */
+  private async loadSegment(id: number, ackOffset: number | undefined): Promise<{ segment: Segment; ack: { offset: number; index: number } | undefined } | undefined> {
+    const file = this.path(id);
+    const buf = await readFile(file);
+    const scan = scanSegment(buf);
+    if (!scan.magic) {
+      if (buf.length < SEGMENT_HEADER_BYTES && SEGMENT_MAGIC.subarray(0, buf.length).equals(buf)) {
+        // Created just before a crash, before its header was complete: it never held a record.
+        await unlink(file);
+        return undefined;
+      }
+      const moved = await this.quarantine(file, 'move');
+      this.options.log('error', 'spool: a segment file has no valid header; moved to quarantine', { file, quarantined: moved, bytes: buf.length });
+      return undefined;
+    }
+    let ack: { offset: number; index: number } | undefined;
+    if (ackOffset !== undefined) {
+      const index = ackOffset === SEGMENT_HEADER_BYTES ? 0 : scan.frames.findIndex(([, end]) => end === ackOffset) + 1;
+      if (index === 0 && ackOffset !== SEGMENT_HEADER_BYTES) {
+        this.options.log('warn', 'spool: the acknowledged position is not at a record boundary; resending that segment from its start', { file });
+      } else {
+        ack = { offset: 0, index };
+      }
+    }
+    const corrupt = scan.corruptRecords > 0 || scan.unreadableFrom !== undefined;
+    let size: number;
+    if (corrupt) {
+      const parts: Buffer[] = [SEGMENT_MAGIC];
+      for (const [start, end] of scan.frames) parts.push(buf.subarray(start, end));
+      const salvaged = Buffer.concat(parts);
+      size = salvaged.length;
+      const moved = await this.quarantine(file, 'copy');
+      if (scan.frames.length > 0) await this.replaceFile(file, salvaged);
+      else await unlink(file);
+      const lostBytes = scan.unreadableFrom === undefined ? 0 : buf.length - scan.unreadableFrom;
+      if (scan.corruptRecords > 0) this.options.onDrop('corrupt', scan.corruptRecords);
+      this.options.log('error', 'spool: a segment is damaged; a copy is in quarantine and its intact records are kept', {
+        file, quarantined: moved, keptRecords: scan.frames.length, corruptRecords: scan.corruptRecords, unreadableBytes: lostBytes,
+      });
+    } else {
+      size = scan.tornAt ?? buf.length;
+      if (scan.tornAt !== undefined) {
+        const handle = await open(file, 'r+');
+        try {
+          await handle.truncate(scan.tornAt);
+          await handle.datasync();
+        } finally {
+          await handle.close();
+        }
+        this.options.log('warn', 'spool: cut an unfinished write at the end of a segment (left by a crash)', { file, bytes: buf.length - scan.tornAt });
+      }
+    }
+    if (scan.frames.length === 0) {
+      if (corrupt === false) await unlink(file);
+      return undefined;
+    }
+    if (ack !== undefined) {
+      let offset = SEGMENT_HEADER_BYTES;
+      for (let i = 0; i < ack.index; i++) {
+        const frame = scan.frames[i] as [number, number];
+        offset += frame[1] - frame[0];
+      }
+      ack.offset = offset;
+    }
+    return { segment: { id, size, count: scan.frames.length, sealed: true }, ack };
+  }
+
+  private async readAck(): Promise<{ segment: number; offset: number } | undefined> {
+    let buf: Buffer;
+    try {
+      buf = await readFile(join(this.dir, ACK_FILE));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    const valid = buf.length === ACK_BYTES
+      && buf.subarray(0, ACK_MAGIC.length).equals(ACK_MAGIC)
+      && buf.readUInt32BE(ACK_BYTES - 4) === crc32(buf.subarray(0, ACK_BYTES - 4));
+    if (!valid) {
+      if (buf.length > 0) this.options.log('warn', 'spool: the ack file is damaged; resending the whole spool (Loom may see some events twice)', { file: join(this.dir, ACK_FILE) });
+      return undefined;
+    }
+    return { segment: Number(buf.readBigUInt64BE(8)), offset: Number(buf.readBigUInt64BE(16)) };
+  }
+
+  // ---- writing ----
+
+  private scheduleFlush(): void {
+    if (!this.opened || this.closing || this.writeFailing || this.flushRun !== undefined || this.pendingQueue.length === 0) return;
+    this.flushRun = (async () => {
+      // One tick's worth of enqueued events goes into one write.
+      await new Promise<void>((r) => setImmediate(r));
+      try {
+        while (this.pendingQueue.length > 0 && !this.writeFailing && !this.closing) {
+          const group = this.pendingQueue.drain(WRITE_GROUP_BYTES);
+          const written = await this.serial(() => this.append(group));
+          if (written > 0) {
+            this.writeFailures = 0;
+            this.readySince ??= Date.now();
+          }
+          if (written < group.length) {
+            this.pendingQueue.putBack(group.slice(written));
+            this.enterWriteFailing();
+          }
+          this.onReady();
+        }
+      } finally {
+        this.flushRun = undefined;
+      }
+    })();
+  }
+
+  private enterWriteFailing(): void {
+    this.writeFailing = true;
+    this.writeFailures++;
+    const delay = Math.min(WRITE_RETRY_MAX_MS, 500 * 2 ** (this.writeFailures - 1));
+    this.writeRetry = setTimeout(() => {
+      this.writeFailing = false;
+      this.scheduleFlush();
+    }, delay);
+    this.writeRetry.unref();
+  }
+
+  /** Appends records in order; returns how many are written and synced (the rest failed). */
+  private async append(group: Buffer[]): Promise<number> {
+    let done = 0;
+    try {
+      while (done < group.length) {
+        const first = group[done] as Buffer;
+        if (SEGMENT_HEADER_BYTES + FRAME_HEADER_BYTES + first.length > this.options.maxBytes) {
+          done++;
+          this.options.onDrop('spool_full', 1, { bytes: first.length });
+          continue;
+        }
+        const fresh = this.active === undefined || this.active.segment.size >= this.target;
+        const base = fresh ? SEGMENT_HEADER_BYTES : (this.active as { segment: Segment }).segment.size;
+        const parts: Buffer[] = [];
+        let bytes = 0;
+        let n = 0;
+        for (let i = done; i < group.length; i++) {
+          const record = group[i] as Buffer;
+          const frameBytes = FRAME_HEADER_BYTES + record.length;
+          if (n > 0 && base + bytes + frameBytes > this.target) break;
+          parts.push(frameHeader(record), record);
+          bytes += frameBytes;
+          n++;
+        }
+        await this.makeRoom(bytes);
+        if (this.active === undefined || this.active.segment.size >= this.target) await this.startSegment();
+        const { segment, handle } = this.active as { segment: Segment; handle: FileHandle };
+        await writeAll(handle, Buffer.concat(parts, bytes), segment.size);
+        await handle.datasync();
+        segment.size += bytes;
+        segment.count += n;
+        done += n;
+      }
+    } catch (error) {
+      this.reportIo('write', error);
+      await this.abandonActive();
+    }
+    return done;
+  }
+
+  /** Drops the oldest segments until `bytes` more fit under maxBytes. */
+  private async makeRoom(bytes: number): Promise<void> {
+    const headerFor = (): number => (this.active === undefined || this.active.segment.size >= this.target ? SEGMENT_HEADER_BYTES : 0);
+    while (this.segments.length > 0 && this.totalBytes() + bytes + headerFor() > this.options.maxBytes) {
+      const oldest = this.segments[0] as Segment;
+      if (this.active?.segment === oldest) await this.sealActive();
+      await this.dropSegment(oldest);
+    }
+  }
+
+  private async dropSegment(seg: Segment): Promise<void> {
+    const unread = seg.id < this.reader.segment ? 0 : seg.id === this.reader.segment ? seg.count - this.reader.index : seg.count;
+    this.forget(seg);
+    await unlink(this.path(seg.id)).catch((error: unknown) => this.reportIo('delete', error));
+    if (unread > 0) this.options.onDrop('spool_full', unread, { file: this.path(seg.id) });
+  }
+
+  /** Takes a segment out of the list and moves the reader and the ack position past it. */
+  private forget(seg: Segment): void {
+    this.segments = this.segments.filter((s) => s !== seg);
+    const next = this.segments.find((s) => s.id > seg.id)?.id ?? seg.id + 1;
+    if (this.reader.segment <= seg.id) this.reader = { segment: next, offset: SEGMENT_HEADER_BYTES, index: 0 };
+    if (this.acked.segment <= seg.id) this.acked = { segment: next, offset: SEGMENT_HEADER_BYTES, index: 0 };
+    if (this.chunk?.id === seg.id) this.chunk = undefined;
+    if (this.readHandle?.id === seg.id) {
+      void this.closeQuietly(this.readHandle.handle);
+      this.readHandle = undefined;
+    }
+  }
+
+  private async startSegment(): Promise<void> {
+    if (this.active !== undefined) await this.sealActive();
+    const id = this.nextId++;
+    const handle = await open(this.path(id), 'wx', 0o600);
+    try {
+      await writeAll(handle, SEGMENT_MAGIC, 0);
+      await this.syncDir();
+    } catch (error) {
+      await this.closeQuietly(handle);
+      throw error;
+    }
+    const segment: Segment = { id, size: SEGMENT_HEADER_BYTES, count: 0, sealed: false };
+    this.segments.push(segment);
+    this.active = { segment, handle };
+  }
+
+  private async sealActive(): Promise<void> {
+    if (this.active === undefined) return;
+    const { segment, handle } = this.active;
+    this.active = undefined;
+    segment.sealed = true;
+    await this.closeQuietly(handle);
+  }
+
+  /** After a failed write: cut what the write may have left and start a new segment next time. */
+  private async abandonActive(): Promise<void> {
+    if (this.active === undefined) return;
+    // If the cut fails too, the next start finds the partial write as a torn tail.
+    await this.active.handle.truncate(this.active.segment.size).catch(() => undefined);
+    await this.sealActive();
+  }
+
+  // ---- reading ----
+
+  private readerSegment(): Segment | undefined {
+    const seg = this.segments.find((s) => s.id >= this.reader.segment);
+    if (seg !== undefined && seg.id !== this.reader.segment) this.reader = { segment: seg.id, offset: SEGMENT_HEADER_BYTES, index: 0 };
+    return seg;
+  }
+
+  private async frameAt(seg: Segment, offset: number): Promise<FrameRead> {
+    let chunk = this.chunk;
+    if (chunk === undefined || chunk.id !== seg.id || offset < chunk.start || offset >= chunk.start + chunk.buf.length) {
+      chunk = await this.readChunk(seg, offset, READ_CHUNK_BYTES);
+    }
+    let frame = readFrame(chunk.buf, offset - chunk.start);
+    if (frame.kind === 'short') {
+      // A frame that claims to run past the synced end was damaged after it was written.
+      if (offset + frame.need > seg.size) return { kind: 'bad-header' };
+      chunk = await this.readChunk(seg, offset, Math.max(READ_CHUNK_BYTES, frame.need));
+      frame = readFrame(chunk.buf, 0);
+      if (frame.kind === 'short') return { kind: 'bad-header' };
+    }
+    if (frame.kind === 'ok' || frame.kind === 'bad-payload') return { ...frame, end: frame.end + chunk.start };
+    return frame;
+  }
+
+  private async readChunk(seg: Segment, offset: number, length: number): Promise<{ id: number; start: number; buf: Buffer }> {
+    if (this.readHandle?.id !== seg.id) {
+      await this.closeQuietly(this.readHandle?.handle);
+      this.readHandle = { id: seg.id, handle: await open(this.path(seg.id), 'r') };
+    }
+    const want = Math.min(length, seg.size - offset);
+    const buf = Buffer.allocUnsafe(want);
+    let got = 0;
+    while (got < want) {
+      const { bytesRead } = await this.readHandle.handle.read(buf, got, want - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    this.chunk = { id: seg.id, start: offset, buf: buf.subarray(0, got) };
+    return this.chunk;
+  }
+
+  /** A frame header went bad after it was written: nothing after it in this segment can be framed. */
+  private async quarantineRest(seg: Segment): Promise<void> {
+    const lost = seg.count - this.reader.index;
+    if (this.active?.segment === seg) await this.sealActive();
+    this.forget(seg);
+    const file = this.path(seg.id);
+    const moved = await this.quarantine(file, 'move').catch((error: unknown) => {
+      this.reportIo('quarantine', error);
+      return undefined;
+    });
+    this.options.onDrop('corrupt', lost);
+    this.options.log('error', 'spool: a segment was damaged after it was written; moved to quarantine, its unread records are lost', { file, quarantined: moved, lostRecords: lost });
+  }
+
+  // ---- acknowledgement ----
+
+  /** Records the new ack position first, then deletes the segments it has passed. */
+  private async advanceAck(): Promise<void> {
+    const done: Segment[] = [];
+    for (const seg of this.segments) {
+      if (seg.id < this.acked.segment || (seg.id === this.acked.segment && seg.sealed && this.acked.offset >= seg.size)) done.push(seg);
+      else break;
+    }
+    const last = done.at(-1);
+    if (last !== undefined && this.acked.segment <= last.id) {
+      this.acked = { segment: this.segments[done.length]?.id ?? last.id + 1, offset: SEGMENT_HEADER_BYTES, index: 0 };
+    }
+    await this.writeAck().catch((error: unknown) => this.reportIo('ack', error));
+    for (const seg of done) {
+      this.forget(seg);
+      await unlink(this.path(seg.id)).catch((error: unknown) => this.reportIo('delete', error));
+    }
+  }
+
+  private async writeAck(): Promise<void> {
+    if (this.ackHandle === undefined) return;
+    const buf = Buffer.alloc(ACK_BYTES);
+    ACK_MAGIC.copy(buf, 0);
+    buf.writeBigUInt64BE(BigInt(this.acked.segment), 8);
+    buf.writeBigUInt64BE(BigInt(this.acked.offset), 16);
+    buf.writeUInt32BE(crc32(buf.subarray(0, ACK_BYTES - 4)), ACK_BYTES - 4);
+    await writeAll(this.ackHandle, buf, 0);
+  }
+
+  // ---- helpers ----
+
+  private totalBytes(): number {
+    let total = 0;
+    for (const seg of this.segments) total += seg.size;
+    return total;
+  }
+
+  private path(id: number): string {
+    return join(this.dir, segmentName(id));
+  }
+
+  private async quarantine(file: string, how: 'move' | 'copy'): Promise<string> {
+    const dir = join(this.dir, QUARANTINE_DIR);
+    await mkdir(dir, { recursive: true });
+    const target = join(dir, `${basename(file)}.${Date.now()}`);
+    if (how === 'move') await rename(file, target);
+    else await copyFile(file, target);
+    return target;
+  }
+
+  /** Replaces a file's contents atomically: the old or the new version survives a crash, never a mix. */
+  private async replaceFile(file: string, contents: Buffer): Promise<void> {
+    const tmp = `${file}.tmp`;
+    const handle = await open(tmp, 'w', 0o600);
+    try {
+      await writeAll(handle, contents, 0);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+    await this.syncDir();
+  }
+
+  /** A new or renamed file survives power loss only once its directory entry is synced. */
+  private async syncDir(): Promise<void> {
+    const handle = await open(this.dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async closeQuietly(handle: FileHandle | undefined): Promise<void> {
+    await handle?.close().catch(() => undefined);
+  }
+
+  private reportIo(what: string, error: unknown): void {
+    const suppressed = this.throttle.pass(what);
+    if (suppressed === undefined) return;
+    const fields: Record<string, unknown> = { dir: this.dir, error: error instanceof Error ? error.message : String(error) };
+    if (suppressed > 0) fields.suppressed = suppressed;
+    this.options.log('error', `spool: ${what} failed`, fields);
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function isAfter(a: Position, b: Position): boolean {
+  return a.segment > b.segment || (a.segment === b.segment && a.offset > b.offset);
+}
+
+async function writeAll(handle: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let written = 0;
+  while (written < buf.length) {
+    const { bytesWritten } = await handle.write(buf, written, buf.length - written, position + written);
+    written += bytesWritten;
+  }
+}
