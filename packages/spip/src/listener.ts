@@ -34,12 +34,14 @@ export class Listener {
 
   async start(): Promise<void> {
     for (const port of this.config.ports) {
-      const server = net.createServer({ pauseOnConnect: false, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) => this.accept(socket));
-      server.on('error', (error) => this.log('error', 'listener error', { port, error: error.message }));
+      // allowHalfOpen: clients like `printf … | nc` close their side right after sending and
+      // still wait for the answer; without it Node would close ours before we could reply.
+      const server = net.createServer({ allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) => this.accept(socket));
       await new Promise<void>((resolve, reject) => {
         server.once('error', (error: NodeJS.ErrnoException) => reject(new Error(`Failed to create listener: listen ${this.config.ip}:${port}: ${error.code === 'EADDRINUSE' ? 'address already in use' : error.message}`)));
         server.listen({ host: this.config.ip, port, backlog: 4096 }, resolve);
       });
+      server.on('error', (error) => this.log('error', 'listener error', { port, error: error.message }));
       this.servers.push(server);
       const address = server.address() as net.AddressInfo;
       this.log('info', `Listening on ${this.config.ip}:${address.port}`, { port: address.port });

@@ -40,12 +40,6 @@ export class Ring<T> {
     return this.size === 0 ? undefined : this.items[this.head];
   }
 
-  clear(): void {
-    this.items = new Array<T | undefined>(16);
-    this.head = 0;
-    this.size = 0;
-  }
-
   private grow(): void {
     const next = new Array<T | undefined>(this.items.length * 2);
     for (let i = 0; i < this.size; i++) next[i] = this.items[(this.head + i) % this.items.length];

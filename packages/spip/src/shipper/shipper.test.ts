@@ -9,7 +9,7 @@ import { DEAD_LETTER_FILE } from './dead-letters.js';
 import { scanSegment } from './frame.js';
 import type { ShipperOptions } from './options.js';
 import { Shipper } from './shipper.js';
-import { QUARANTINE_DIR } from './spool.js';
+import { QUARANTINE_DIR } from './spool-files.js';
 
 const root = mkdtempSync(join(tmpdir(), 'spip-shipper-'));
 after(() => rmSync(root, { recursive: true, force: true }));

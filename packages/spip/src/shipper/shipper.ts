@@ -8,7 +8,7 @@ import { bodySize, type EventStore, type Ready, type Taken } from './store.js';
 import { Throttle } from './throttle.js';
 import { Transport, type PostOutcome } from './transport.js';
 
-export const STATUS_INTERVAL_MS = 60_000;
+const STATUS_INTERVAL_MS = 60_000;
 const ERROR_LOG_INTERVAL_MS = 60_000;
 const DROP_LOG_INTERVAL_MS = 10_000;
 const INTERNAL_ERROR_PAUSE_MS = 1000;

@@ -1,21 +1,13 @@
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
-import { crc32 } from './crc32.js';
+import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { EventQueue } from './event-queue.js';
-import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, frameHeader, readFrame, scanSegment, type FrameRead } from './frame.js';
+import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, frameHeader, readFrame, type FrameRead } from './frame.js';
 import type { LogFn } from './options.js';
+import { ACK_FILE, closeQuietly, encodeAck, quarantineFile, segmentName, syncDir, writeAll } from './spool-files.js';
+import { recoverSpool, type Segment } from './spool-recovery.js';
 import { bodySize, type DropHandler, type EventStore, type Position, type Ready, type StoreCounts, type Taken } from './store.js';
 import { Throttle } from './throttle.js';
-
-interface Segment {
-  id: number;
-  /** Bytes known to be written and synced: the reader never reads past this. */
-  size: number;
-  count: number;
-  /** No more appends: the reader may move past its end. */
-  sealed: boolean;
-}
 
 export interface SpoolOptions {
   dir: string;
@@ -25,11 +17,6 @@ export interface SpoolOptions {
   log: LogFn;
 }
 
-const SEGMENT_NAME = /^(\d{20})\.seg$/;
-const ACK_FILE = 'ack';
-const ACK_MAGIC = Buffer.from('SPIPACK1', 'latin1');
-const ACK_BYTES = ACK_MAGIC.length + 8 + 8 + 4;
-export const QUARANTINE_DIR = 'quarantine';
 const READ_CHUNK_BYTES = 256 * 1024;
 /** Largest single write: bounds the buffer a burst of events is concatenated into. */
 const WRITE_GROUP_BYTES = 4 * 1024 * 1024;
@@ -38,15 +25,11 @@ const WRITE_RETRY_MAX_MS = 30_000;
 /** Spool directories open in this process: two writers on one spool would interleave frames. */
 const openDirs = new Set<string>();
 
-export function segmentName(id: number): string {
-  return `${String(id).padStart(20, '0')}.seg`;
-}
-
 /**
  * Segment size: small enough that dropping the oldest one when the spool is full gives up
  * only a slice of it, large enough that a busy sensor does not churn files.
  */
-export function segmentTarget(maxBytes: number): number {
+function segmentTarget(maxBytes: number): number {
   return Math.min(maxBytes, Math.max(4096, Math.min(16 * 1024 * 1024, Math.floor(maxBytes / 8))));
 }
 
@@ -94,7 +77,13 @@ export class DiskSpool implements EventStore {
     await mkdir(this.dir, { recursive: true });
     openDirs.add(this.dir);
     try {
-      await this.load();
+      const recovered = await recoverSpool(this.dir, this.options.log, this.options.onDrop);
+      this.segments = recovered.segments;
+      this.acked = recovered.acked;
+      this.reader = { ...recovered.acked };
+      this.nextId = recovered.nextId;
+      this.ackHandle = await open(join(this.dir, ACK_FILE), constants.O_RDWR | constants.O_CREAT, 0o600);
+      await this.writeAck();
     } catch (error) {
       openDirs.delete(this.dir);
       throw error;
@@ -161,9 +150,9 @@ export class DiskSpool implements EventStore {
           this.reader = { segment: seg.id, offset: frame.end, index: this.reader.index + 1 };
           ends.push(this.reader);
         } else if (frame.kind === 'bad-payload') {
-          this.reader = { segment: seg.id, offset: frame.end, index: this.reader.index + 1 };
           this.options.onDrop('corrupt', 1);
           this.options.log('error', 'spool: a record failed its checksum when read back; skipped', { file: this.path(seg.id), offset: this.reader.offset });
+          this.reader = { segment: seg.id, offset: frame.end, index: this.reader.index + 1 };
         } else {
           await this.quarantineRest(seg);
         }
@@ -236,9 +225,9 @@ export class DiskSpool implements EventStore {
     const lost = this.pendingQueue.length + this.memoryInFlight;
     await this.serial(async () => {
       await this.writeAck().then(() => this.ackHandle?.datasync()).catch((error: unknown) => this.reportIo('ack', error));
-      await this.closeQuietly(this.ackHandle);
-      await this.closeQuietly(this.readHandle?.handle);
-      await this.closeQuietly(this.active?.handle);
+      await closeQuietly(this.ackHandle);
+      await closeQuietly(this.readHandle?.handle);
+      await closeQuietly(this.active?.handle);
       if (this.active !== undefined) this.active.segment.sealed = true;
       this.ackHandle = undefined;
       this.readHandle = undefined;
@@ -248,138 +237,6 @@ export class DiskSpool implements EventStore {
     this.opened = false;
     openDirs.delete(this.dir);
     return lost;
-  }
-
-  // ---- startup ----
-
-  private async load(): Promise<void> {
-    const names = await readdir(this.dir);
-    for (const name of names) if (name.endsWith('.tmp')) await unlink(join(this.dir, name)).catch(() => undefined);
-    const ids = names.flatMap((n) => {
-      const m = SEGMENT_NAME.exec(n);
-      return m === null ? [] : [Number(m[1])];
-    }).sort((a, b) => a - b);
-    const saved = await this.readAck();
-    let ackIndex: { offset: number; index: number } | undefined;
-    for (const id of ids) {
-      let loaded: Awaited<ReturnType<DiskSpool['loadSegment']>>;
-      try {
-        if (saved !== undefined && id < saved.segment) {
-          await unlink(this.path(id));
-          continue;
-        }
-        loaded = await this.loadSegment(id, saved !== undefined && id === saved.segment ? saved.offset : undefined);
-      } catch (error) {
-        const moved = await this.quarantine(this.path(id), 'move').catch(() => undefined);
-        this.options.log('error', 'spool: cannot read a segment; moved to quarantine', { file: this.path(id), quarantined: moved ?? null, error: error instanceof Error ? error.message : String(error) });
-        continue;
-      }
-      if (loaded === undefined) continue;
-      if (loaded.ack !== undefined) ackIndex = loaded.ack;
-      this.segments.push(loaded.segment);
-    }
-    const first = this.segments[0];
-    // Past every name seen, loaded or not: a file left in place must not collide with a new segment.
-    this.nextId = Math.max((ids.at(-1) ?? 0) + 1, saved?.segment ?? 1);
-    if (first === undefined) {
-      this.acked = { segment: this.nextId, offset: SEGMENT_HEADER_BYTES, index: 0 };
-    } else if (saved !== undefined && first.id === saved.segment && ackIndex !== undefined) {
-      this.acked = { segment: first.id, ...ackIndex };
-    } else {
-      this.acked = { segment: first.id, offset: SEGMENT_HEADER_BYTES, index: 0 };
-    }
-    this.reader = { ...this.acked };
-    this.ackHandle = await open(join(this.dir, ACK_FILE), constants.O_RDWR | constants.O_CREAT, 0o600);
-    await this.writeAck();
-  }
-
-  /**
-   * Checks one segment frame by frame. A torn tail is cut; damage inside the file sends a
-   * copy of the file to quarantine/ and keeps every intact record; a file that is not a
-   * segment at all is moved to quarantine/. Startup goes on in every case.
-   */
-  private async loadSegment(id: number, ackOffset: number | undefined): Promise<{ segment: Segment; ack: { offset: number; index: number } | undefined } | undefined> {
-    const file = this.path(id);
-    const buf = await readFile(file);
-    const scan = scanSegment(buf);
-    if (!scan.magic) {
-      if (buf.length < SEGMENT_HEADER_BYTES && SEGMENT_MAGIC.subarray(0, buf.length).equals(buf)) {
-        // Created just before a crash, before its header was complete: it never held a record.
-        await unlink(file);
-        return undefined;
-      }
-      const moved = await this.quarantine(file, 'move');
-      this.options.log('error', 'spool: a segment file has no valid header; moved to quarantine', { file, quarantined: moved, bytes: buf.length });
-      return undefined;
-    }
-    let ack: { offset: number; index: number } | undefined;
-    if (ackOffset !== undefined) {
-      const index = ackOffset === SEGMENT_HEADER_BYTES ? 0 : scan.frames.findIndex(([, end]) => end === ackOffset) + 1;
-      if (index === 0 && ackOffset !== SEGMENT_HEADER_BYTES) {
-        this.options.log('warn', 'spool: the acknowledged position is not at a record boundary; resending that segment from its start', { file });
-      } else {
-        ack = { offset: 0, index };
-      }
-    }
-    const corrupt = scan.corruptRecords > 0 || scan.unreadableFrom !== undefined;
-    let size: number;
-    if (corrupt) {
-      const parts: Buffer[] = [SEGMENT_MAGIC];
-      for (const [start, end] of scan.frames) parts.push(buf.subarray(start, end));
-      const salvaged = Buffer.concat(parts);
-      size = salvaged.length;
-      const moved = await this.quarantine(file, 'copy');
-      if (scan.frames.length > 0) await this.replaceFile(file, salvaged);
-      else await unlink(file);
-      const lostBytes = scan.unreadableFrom === undefined ? 0 : buf.length - scan.unreadableFrom;
-      if (scan.corruptRecords > 0) this.options.onDrop('corrupt', scan.corruptRecords);
-      this.options.log('error', 'spool: a segment is damaged; a copy is in quarantine and its intact records are kept', {
-        file, quarantined: moved, keptRecords: scan.frames.length, corruptRecords: scan.corruptRecords, unreadableBytes: lostBytes,
-      });
-    } else {
-      size = scan.tornAt ?? buf.length;
-      if (scan.tornAt !== undefined) {
-        const handle = await open(file, 'r+');
-        try {
-          await handle.truncate(scan.tornAt);
-          await handle.datasync();
-        } finally {
-          await handle.close();
-        }
-        this.options.log('warn', 'spool: cut an unfinished write at the end of a segment (left by a crash)', { file, bytes: buf.length - scan.tornAt });
-      }
-    }
-    if (scan.frames.length === 0) {
-      if (corrupt === false) await unlink(file);
-      return undefined;
-    }
-    if (ack !== undefined) {
-      let offset = SEGMENT_HEADER_BYTES;
-      for (let i = 0; i < ack.index; i++) {
-        const frame = scan.frames[i] as [number, number];
-        offset += frame[1] - frame[0];
-      }
-      ack.offset = offset;
-    }
-    return { segment: { id, size, count: scan.frames.length, sealed: true }, ack };
-  }
-
-  private async readAck(): Promise<{ segment: number; offset: number } | undefined> {
-    let buf: Buffer;
-    try {
-      buf = await readFile(join(this.dir, ACK_FILE));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-    const valid = buf.length === ACK_BYTES
-      && buf.subarray(0, ACK_MAGIC.length).equals(ACK_MAGIC)
-      && buf.readUInt32BE(ACK_BYTES - 4) === crc32(buf.subarray(0, ACK_BYTES - 4));
-    if (!valid) {
-      if (buf.length > 0) this.options.log('warn', 'spool: the ack file is damaged; resending the whole spool (Loom may see some events twice)', { file: join(this.dir, ACK_FILE) });
-      return undefined;
-    }
-    return { segment: Number(buf.readBigUInt64BE(8)), offset: Number(buf.readBigUInt64BE(16)) };
   }
 
   // ---- writing ----
@@ -485,7 +342,7 @@ export class DiskSpool implements EventStore {
     if (this.acked.segment <= seg.id) this.acked = { segment: next, offset: SEGMENT_HEADER_BYTES, index: 0 };
     if (this.chunk?.id === seg.id) this.chunk = undefined;
     if (this.readHandle?.id === seg.id) {
-      void this.closeQuietly(this.readHandle.handle);
+      void closeQuietly(this.readHandle.handle);
       this.readHandle = undefined;
     }
   }
@@ -496,9 +353,9 @@ export class DiskSpool implements EventStore {
     const handle = await open(this.path(id), 'wx', 0o600);
     try {
       await writeAll(handle, SEGMENT_MAGIC, 0);
-      await this.syncDir();
+      await syncDir(this.dir);
     } catch (error) {
-      await this.closeQuietly(handle);
+      await closeQuietly(handle);
       throw error;
     }
     const segment: Segment = { id, size: SEGMENT_HEADER_BYTES, count: 0, sealed: false };
@@ -511,7 +368,7 @@ export class DiskSpool implements EventStore {
     const { segment, handle } = this.active;
     this.active = undefined;
     segment.sealed = true;
-    await this.closeQuietly(handle);
+    await closeQuietly(handle);
   }
 
   /** After a failed write: cut what the write may have left and start a new segment next time. */
@@ -549,7 +406,7 @@ export class DiskSpool implements EventStore {
 
   private async readChunk(seg: Segment, offset: number, length: number): Promise<{ id: number; start: number; buf: Buffer }> {
     if (this.readHandle?.id !== seg.id) {
-      await this.closeQuietly(this.readHandle?.handle);
+      await closeQuietly(this.readHandle?.handle);
       this.readHandle = { id: seg.id, handle: await open(this.path(seg.id), 'r') };
     }
     const want = Math.min(length, seg.size - offset);
@@ -570,7 +427,7 @@ export class DiskSpool implements EventStore {
     if (this.active?.segment === seg) await this.sealActive();
     this.forget(seg);
     const file = this.path(seg.id);
-    const moved = await this.quarantine(file, 'move').catch((error: unknown) => {
+    const moved = await quarantineFile(this.dir, file, 'move').catch((error: unknown) => {
       this.reportIo('quarantine', error);
       return undefined;
     });
@@ -599,13 +456,7 @@ export class DiskSpool implements EventStore {
   }
 
   private async writeAck(): Promise<void> {
-    if (this.ackHandle === undefined) return;
-    const buf = Buffer.alloc(ACK_BYTES);
-    ACK_MAGIC.copy(buf, 0);
-    buf.writeBigUInt64BE(BigInt(this.acked.segment), 8);
-    buf.writeBigUInt64BE(BigInt(this.acked.offset), 16);
-    buf.writeUInt32BE(crc32(buf.subarray(0, ACK_BYTES - 4)), ACK_BYTES - 4);
-    await writeAll(this.ackHandle, buf, 0);
+    if (this.ackHandle !== undefined) await writeAll(this.ackHandle, encodeAck(this.acked.segment, this.acked.offset), 0);
   }
 
   // ---- helpers ----
@@ -618,43 +469,6 @@ export class DiskSpool implements EventStore {
 
   private path(id: number): string {
     return join(this.dir, segmentName(id));
-  }
-
-  private async quarantine(file: string, how: 'move' | 'copy'): Promise<string> {
-    const dir = join(this.dir, QUARANTINE_DIR);
-    await mkdir(dir, { recursive: true });
-    const target = join(dir, `${basename(file)}.${Date.now()}`);
-    if (how === 'move') await rename(file, target);
-    else await copyFile(file, target);
-    return target;
-  }
-
-  /** Replaces a file's contents atomically: the old or the new version survives a crash, never a mix. */
-  private async replaceFile(file: string, contents: Buffer): Promise<void> {
-    const tmp = `${file}.tmp`;
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      await writeAll(handle, contents, 0);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, file);
-    await this.syncDir();
-  }
-
-  /** A new or renamed file survives power loss only once its directory entry is synced. */
-  private async syncDir(): Promise<void> {
-    const handle = await open(this.dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  }
-
-  private async closeQuietly(handle: FileHandle | undefined): Promise<void> {
-    await handle?.close().catch(() => undefined);
   }
 
   private reportIo(what: string, error: unknown): void {
@@ -674,12 +488,4 @@ export class DiskSpool implements EventStore {
 
 function isAfter(a: Position, b: Position): boolean {
   return a.segment > b.segment || (a.segment === b.segment && a.offset > b.offset);
-}
-
-async function writeAll(handle: FileHandle, buf: Buffer, position: number): Promise<void> {
-  let written = 0;
-  while (written < buf.length) {
-    const { bytesWritten } = await handle.write(buf, written, buf.length - written, position + written);
-    written += bytesWritten;
-  }
 }
