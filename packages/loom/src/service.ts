@@ -28,6 +28,10 @@ export interface Service {
  * started is stopped again and the error propagates (the process must not run half-up).
  */
 export async function startService(config: LoomConfig, logger: Logger): Promise<Service> {
+  const unused = unusedEnrichmentKeys(config);
+  if (unused.length > 0) {
+    logger.warn({ keys: unused }, 'enrichment (GeoIP, ASN, reverse DNS) is not implemented in this version: these keys are validated but events pass through without source.geo, source.as or source.domain');
+  }
   const metrics = new Metrics();
   const tokens = new TokenStore(config.auth.tokens);
   metrics.authTokens.set(tokens.size);
@@ -107,4 +111,12 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
       return clean;
     },
   };
+}
+
+function unusedEnrichmentKeys(config: LoomConfig): string[] {
+  const keys: string[] = [];
+  if (config.enrichment.geoip_db_path !== '') keys.push('enrichment.geoip_db_path');
+  if (config.enrichment.asn_db_path !== '') keys.push('enrichment.asn_db_path');
+  if (config.enrichment.dns.enabled) keys.push('enrichment.dns.enabled');
+  return keys;
 }

@@ -19,7 +19,7 @@ export class SensorMetrics {
       stat('spip_shipper_spooled_events', 'Events in the on-disk spool.', (s) => s.spooledEvents);
       stat('spip_shipper_spooled_bytes', 'Bytes in the on-disk spool.', (s) => s.spooledBytes);
       stat('spip_shipper_sent_events_total', 'Events Loom acknowledged.', (s) => s.sentEvents);
-      stat('spip_shipper_failed_attempts_total', 'POSTs that failed and will be retried.', (s) => s.failedAttempts);
+      stat('spip_shipper_failed_attempts_total', 'POSTs that did not succeed (retried, or split after 413/400).', (s) => s.failedAttempts);
       stat('spip_shipper_last_success_timestamp_seconds', 'When Loom last acknowledged a batch (0 = never).', (s) => (s.lastSuccessAt === undefined ? 0 : s.lastSuccessAt / 1000));
       new Gauge({
         name: 'spip_shipper_dropped_events_total', help: 'Events given up on, by reason.', labelNames: ['reason'] as const, registers: [this.registry],
