@@ -1,0 +1,195 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SpipProcess, freePort, spipBin, type SpipEvent } from './spip-process.js';
+
+/**
+ * A test that fails half-way must not leave a sensor running or a temp dir behind: whatever
+ * is still here when the test process exits is killed and deleted.
+ */
+const leftovers = { dirs: new Set<string>(), children: new Set<ChildProcess>() };
+process.once('exit', () => {
+  for (const child of leftovers.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const dir of leftovers.dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+export async function robustTempDir(prefix = 'spip-robust-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  leftovers.dirs.add(dir);
+  return dir;
+}
+
+export async function removeTempDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  leftovers.dirs.delete(dir);
+}
+
+export interface SpipOptions {
+  env?: Record<string, string>;
+  /** Defaults to a fresh free loopback port. */
+  port?: number;
+  /** Wait for "sensor started" (default) or return at once, for startup-failure tests. */
+  waitStarted?: boolean;
+}
+
+/**
+ * A real `spip` with `name`, `ip` and `port` set and `extra` appended. Unlike startSpip it
+ * sets no timeouts of its own: each test states the limits it is about.
+ */
+export async function launchSpip(extra: string, options: SpipOptions = {}): Promise<SpipProcess> {
+  const port = options.port ?? (await freePort());
+  return spawnSpip(`name = "robust-sensor"\nip = "127.0.0.1"\nport = ${port}\n${extra}\n`, [port], options);
+}
+
+/** Runs spip on a config text as given (which may be invalid). */
+export async function spawnSpip(configText: string, ports: number[], options: SpipOptions = {}): Promise<SpipProcess> {
+  const dir = await robustTempDir();
+  const path = join(dir, 'config.toml');
+  await writeFile(path, configText);
+  const child = spawn(process.execPath, [spipBin, '-config', path], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  leftovers.children.add(child);
+  child.once('close', () => leftovers.children.delete(child));
+  const spip = new SpipProcess(child, dir, ports);
+  if (options.waitStarted ?? true) await spip.until(() => spip.logs.some((l) => l.msg === 'sensor started'), 'spip to start', 20_000);
+  return spip;
+}
+
+/** Waits for the process to end (SIGKILL after `timeoutMs`) and returns its exit code. */
+export async function exitOf(spip: SpipProcess, timeoutMs = 20_000): Promise<number | null> {
+  const deadline = Date.now() + timeoutMs;
+  while (spip.exitCode === undefined) {
+    if (Date.now() > deadline) {
+      spip.child.kill('SIGKILL');
+      throw new Error(`spip did not exit within ${timeoutMs} ms; stderr:\n${spip.stderrText.slice(-3000)}`);
+    }
+    await sleep(20);
+  }
+  return spip.exitCode;
+}
+
+/** Stops the sensor if it still runs and deletes its directory; safe to call twice. */
+export async function disposeSpip(spip: SpipProcess | undefined): Promise<void> {
+  if (spip === undefined) return;
+  if (spip.exitCode === undefined) {
+    spip.child.kill('SIGTERM');
+    await exitOf(spip).catch(() => undefined);
+  }
+  await removeTempDir(spip.dir);
+}
+
+/** Every event line of a file written by `log_file` (none if the file does not exist). */
+export async function readEventFile(path: string): Promise<SpipEvent[]> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as SpipEvent);
+}
+
+/** Resident set size of a process, in KiB, from /proc/<pid>/status. */
+export async function rssKiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  if (match === null) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(match[1]);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** mulberry32: a small seeded PRNG, so a failing garbage run can be replayed exactly. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * One raw TCP client. It records what the sensor sent and when the sensor closed, so that
+ * a test can tell "closed by the sensor after N seconds" from "still open".
+ */
+export class RawClient {
+  readonly openedAt = Date.now();
+  closedAt: number | undefined;
+  /** The sensor's FIN (or a reset) reached us. */
+  endedAt: number | undefined;
+  error: Error | undefined;
+  private readonly chunks: Buffer[] = [];
+  readonly closed: Promise<void>;
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => this.chunks.push(chunk));
+    socket.on('end', () => {
+      this.endedAt ??= Date.now();
+    });
+    socket.on('error', (error) => {
+      this.error = error;
+      this.endedAt ??= Date.now();
+    });
+    this.closed = new Promise((resolve) => socket.once('close', () => {
+      this.closedAt = Date.now();
+      this.endedAt ??= this.closedAt;
+      resolve();
+    }));
+  }
+
+  static connect(port: number, options: { localAddress?: string } = {}): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      // allowHalfOpen: after the sensor's FIN we still see what it does, instead of Node
+      // ending our side for us.
+      const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true, ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}) });
+      const client = new RawClient(socket);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(client);
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  get localPort(): number {
+    return this.socket.localPort ?? 0;
+  }
+
+  get received(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
+  /** Resolves when the sensor has ended the connection; rejects after `timeoutMs`. */
+  async ended(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.endedAt === undefined) {
+      if (Date.now() > deadline) throw new Error(`the sensor did not close the connection from port ${this.localPort} within ${timeoutMs} ms`);
+      await sleep(10);
+    }
+    return this.endedAt - this.openedAt;
+  }
+
+  write(data: Uint8Array | string): Promise<void> {
+    return new Promise((resolve) => this.socket.write(data, () => resolve()));
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+/** Sends one plain HTTP request and returns the whole answer (the sensor closes after it). */
+export async function httpExchange(port: number, request = 'GET / HTTP/1.1\r\nHost: sensor\r\n\r\n'): Promise<{ answer: string; sourcePort: number }> {
+  const client = await RawClient.connect(port);
+  await client.write(request);
+  await client.ended(10_000);
+  client.destroy();
+  await client.closed;
+  return { answer: client.received.toString('latin1'), sourcePort: client.localPort };
+}
