@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { communityId } from '@loom/ecs';
 import type { ClientHello } from './protocols/tls/client-hello.js';
 import { tlsVersionName } from './protocols/tls/client-hello.js';
@@ -35,6 +36,31 @@ export interface ConnectionRecord {
   tlsError?: string;
   http?: HttpRequest;
   ssh?: { ident: SshIdentification; kexinit?: KexInit };
+}
+
+/** A record for a connection that has just been accepted: nothing received or sent yet. */
+export function newConnectionRecord(
+  sourceIp: string,
+  sourcePort: number,
+  destination: { address: string; port: number; redirected: boolean },
+  action: ConnectionAction = 'connect-only',
+): ConnectionRecord {
+  const now = Date.now();
+  return {
+    id: randomUUID(),
+    startedAt: now,
+    endedAt: now,
+    action,
+    sourceIp,
+    sourcePort,
+    destinationIp: destination.address,
+    destinationPort: destination.port,
+    redirected: destination.redirected,
+    payload: new Uint8Array(0),
+    bytesIn: 0,
+    bytesOut: 0,
+    truncated: false,
+  };
 }
 
 export interface SensorIdentity {

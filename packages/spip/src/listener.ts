@@ -2,11 +2,10 @@ import net from 'node:net';
 import type tls from 'node:tls';
 import type { SpipConfig } from './config/types.js';
 import type { Log } from './diagnostics.js';
-import type { ConnectionAction, ConnectionRecord } from './event.js';
+import { newConnectionRecord, type ConnectionAction, type ConnectionRecord } from './event.js';
 import { originalDestination } from './original-destination.js';
 import { TokenBucket } from './rate-limit.js';
 import { Session, normaliseAddress } from './session.js';
-import { randomUUID } from 'node:crypto';
 
 /**
  * Accepts connections on every configured port and runs a Session for each. Connections over
@@ -94,22 +93,7 @@ export class Listener {
   }
 
   private reject(socket: net.Socket, sourceIp: string, destination: { address: string; port: number; redirected: boolean }, action: ConnectionAction): void {
-    const now = Date.now();
-    this.emit({
-      id: randomUUID(),
-      startedAt: now,
-      endedAt: now,
-      action,
-      sourceIp,
-      sourcePort: socket.remotePort ?? 0,
-      destinationIp: destination.address,
-      destinationPort: destination.port,
-      redirected: destination.redirected,
-      payload: new Uint8Array(0),
-      bytesIn: 0,
-      bytesOut: 0,
-      truncated: false,
-    });
+    this.emit(newConnectionRecord(sourceIp, socket.remotePort ?? 0, destination, action));
     socket.destroy();
   }
 }

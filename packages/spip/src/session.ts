@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { ChunkReader } from './chunk-reader.js';
 import type { SpipConfig } from './config/types.js';
-import type { ConnectionAction, ConnectionRecord } from './event.js';
+import { newConnectionRecord, type ConnectionAction, type ConnectionRecord } from './event.js';
 import { PayloadBuffer } from './payload-buffer.js';
 import { parseHttpRequest, probeHttp } from './protocols/http/request.js';
 import { parseKexInit, parseSshIdentification } from './protocols/ssh/ssh.js';
@@ -35,21 +34,7 @@ export class Session {
     const { destination, config } = context;
     this.stream = socket;
     this.payload = new PayloadBuffer(config.max_payload_bytes);
-    this.record = {
-      id: randomUUID(),
-      startedAt: Date.now(),
-      endedAt: 0,
-      action: 'connect-only',
-      sourceIp: normaliseAddress(socket.remoteAddress ?? ''),
-      sourcePort: socket.remotePort ?? 0,
-      destinationIp: destination.address,
-      destinationPort: destination.port,
-      redirected: destination.redirected,
-      payload: new Uint8Array(0),
-      bytesIn: 0,
-      bytesOut: 0,
-      truncated: false,
-    };
+    this.record = newConnectionRecord(normaliseAddress(socket.remoteAddress ?? ''), socket.remotePort ?? 0, destination);
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
     this.lifetime = setTimeout(() => this.finish(this.record.action === 'connect-only' ? 'timeout' : this.record.action), config.max_connection_seconds * 1000);
