@@ -5,13 +5,13 @@ import { gzipSync } from 'node:zlib';
 import { apiErrors } from '../src/errors.js';
 import { baseToml, spipEvent, startLoom, type LoomProcess } from './helpers/loom-process.js';
 import { parseResponses, rawExchange, request } from './helpers/http.js';
-import { mulberry32, Random } from './helpers/random.js';
+import { mulberry32, Random, seedFromEnv } from '@loom/test-support';
 
 /**
  * Deterministic fuzzing of the ingest listener: every case is generated from the seed and
  * its own index, so a failure names the one case to replay (LOOM_FUZZ_SEED=<seed>).
  */
-const seed = Number(process.env.LOOM_FUZZ_SEED ?? 0x10a4f22);
+const seed = seedFromEnv('LOOM_FUZZ_SEED', 0x10a4f22);
 const httpCases = 10_000;
 const rawCases = 600;
 const connections = 4;

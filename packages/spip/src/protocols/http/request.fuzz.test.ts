@@ -5,21 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ecsHttpFields, parseHttpRequest, probeHttp, type HttpLimits } from './request.js';
 import { ja4h } from '../../fingerprints/ja4h/ja4h.js';
+import { mulberry32, seedFromEnv } from '@loom/test-support';
 
-const SEED = process.env.SPIP_FUZZ_SEED === undefined ? 0x5eed_4854 : Number(process.env.SPIP_FUZZ_SEED) >>> 0;
+const SEED = seedFromEnv('SPIP_FUZZ_SEED', 0x5eed_4854);
 const RANDOM_INPUTS = 50_000;
 const MUTATIONS_PER_SEED = 6_000;
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CORPUS = [
   'GET / HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8.1.2\r\nAccept: */*\r\n\r\n',

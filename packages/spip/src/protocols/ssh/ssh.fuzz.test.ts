@@ -5,21 +5,12 @@ import assert from 'node:assert/strict';
 import { MAX_IDENTIFICATION_LINE, MAX_PACKET_LENGTH, parseKexInit, parseSshIdentification } from './ssh.js';
 import { buildKexInitPacket } from './kexinit-builder.js';
 import { hassh, hasshServer } from '../../fingerprints/hassh.js';
+import { mulberry32, seedFromEnv } from '@loom/test-support';
 
-const SEED = process.env.SPIP_FUZZ_SEED === undefined ? 0x5eed_5348 : Number(process.env.SPIP_FUZZ_SEED) >>> 0;
+const SEED = seedFromEnv('SPIP_FUZZ_SEED', 0x5eed_5348);
 const RANDOM_INPUTS = 40_000;
 const MUTATIONS_PER_SEED = 18_000;
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const OPENSSH_LISTS = [
   'curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,diffie-hellman-group14-sha256,ext-info-c',

@@ -9,21 +9,12 @@ import { ja3 } from '../../fingerprints/ja3.js';
 import { ja4 } from '../../fingerprints/ja4.js';
 import { parseClientHello, probeClientHello, type ClientHelloProbe } from './client-hello.js';
 import { alpnExtension, buildClientHello, sniExtension, supportedVersionsExtension, u16ListExtension } from './hello-builder.js';
+import { mulberry32, seedFromEnv } from '@loom/test-support';
 
 const fixtures = fileURLToPath(new URL('../../../../test/fixtures/ja4/', import.meta.url));
 const RANDOM_INPUTS = 100_000;
 const DEFAULT_SEED = 0x5eed_4a34;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every ClientHello in a client byte stream, including the retry after a HelloRetryRequest. */
 function hellosIn(client: Uint8Array): Uint8Array[] {
@@ -127,7 +118,7 @@ function writeField(h: Uint8Array, f: LengthField, value: number): void {
 const JA4_FORMAT = /^[tqd](13|12|11|10|s3|s2|d1|d2|d3|00)[di]\d{4}[0-9A-Za-z]{2}_[0-9a-f]{12}_[0-9a-f]{12}$/;
 
 test('fuzz: probe, parse, JA4 and JA3 never throw and stay within bounds', (t) => {
-  const seed = process.env['SPIP_FUZZ_SEED'] !== undefined ? Number(process.env['SPIP_FUZZ_SEED']) >>> 0 : DEFAULT_SEED;
+  const seed = seedFromEnv('SPIP_FUZZ_SEED', DEFAULT_SEED);
   t.diagnostic(`fuzz seed ${seed} (replay with SPIP_FUZZ_SEED=${seed})`);
   const rand = mulberry32(seed);
   const int = (n: number) => Math.floor(rand() * n);

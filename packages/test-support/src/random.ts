@@ -33,3 +33,9 @@ export class Random {
     return out;
   }
 }
+
+/** The seed in environment variable `name` (to replay a failing run), or `fallback`. */
+export function seedFromEnv(name: string, fallback: number): number {
+  const value = process.env[name];
+  return value === undefined || value === '' ? fallback >>> 0 : Number(value) >>> 0;
+}

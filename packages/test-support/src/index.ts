@@ -1,0 +1,1 @@
+export { Random, mulberry32, seedFromEnv } from './random.js';
