@@ -2,10 +2,11 @@ import { closest } from './suggest.js';
 import { isTable, type TomlTable } from './values.js';
 
 /** What a key holds in TOML. `free-table` is a table with arbitrary keys (such as tokens). */
-export type Kind = 'string' | 'boolean' | 'integer' | 'string-array' | 'integer-or-string-array' | 'free-table';
+export type Kind = 'string' | 'boolean' | 'integer' | 'string-array' | 'integer-array' | 'integer-or-string-array' | 'free-table';
 
 export interface TableSpec {
-  readonly [key: string]: Kind | TableSpec;
+  /** A nested table, a value, or (a one-element array) an array of tables with that spec. */
+  readonly [key: string]: Kind | TableSpec | readonly [TableSpec];
 }
 
 export interface UnknownKeyOptions {
@@ -33,8 +34,12 @@ export function unknownKeyWarnings(root: TomlTable, schema: TableSpec, options: 
         if (suggestion !== undefined) warnings.push(`unknown key ${JSON.stringify(key)} (ignored; did you mean ${JSON.stringify(suggestion)}?)`);
         else if (options.hiddenName?.(prefix) !== undefined) warnings.push(options.hiddenName(prefix) as string);
         else warnings.push(`unknown key ${JSON.stringify(key)} (ignored)`);
-      } else if (typeof known === 'object' && isTable(value)) {
-        walk(value, known, `${key}.`);
+      } else if (Array.isArray(known) && Array.isArray(value)) {
+        value.forEach((item, i) => {
+          if (isTable(item)) walk(item, known[0] as TableSpec, `${key}[${i}].`);
+        });
+      } else if (typeof known === 'object' && !Array.isArray(known) && isTable(value)) {
+        walk(value, known as TableSpec, `${key}.`);
       }
     }
   };
@@ -51,6 +56,7 @@ function suggest(name: string, siblings: TableSpec, prefix: string, all: string[
 
 function allKeys(spec: TableSpec, prefix: string): string[] {
   return Object.entries(spec).flatMap(([name, kind]) =>
-    typeof kind === 'object' ? [prefix + name, ...allKeys(kind, `${prefix}${name}.`)] : [prefix + name],
+    typeof kind !== 'object' ? [prefix + name]
+      : [prefix + name, ...allKeys(Array.isArray(kind) ? (kind[0] as TableSpec) : (kind as TableSpec), `${prefix}${name}.`)],
   );
 }

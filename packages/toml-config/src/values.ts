@@ -79,6 +79,13 @@ export class TomlValues {
     return this.wrongType(key, 'an array of strings', value);
   }
 
+  integerArray(key: string): number[] | undefined {
+    const value = this.lookup(key);
+    if (value === undefined) return undefined;
+    if (Array.isArray(value) && value.every((item) => typeof item === 'bigint')) return value.map((item) => Number(item));
+    return this.wrongType(key, 'an array of integers', value);
+  }
+
   /** An array whose items are integers or strings (e.g. ports and "from-to" port ranges). */
   integerOrStringArray(key: string): (number | string)[] | undefined {
     const value = this.lookup(key);
@@ -87,6 +94,14 @@ export class TomlValues {
       return value.map((item) => (typeof item === 'bigint' ? Number(item) : (item as string)));
     }
     return this.wrongType(key, 'an array of integers or strings', value);
+  }
+
+  /** An array of tables ([[name]] in TOML). */
+  tableArray(key: string): TomlTable[] | undefined {
+    const value = this.lookup(key);
+    if (value === undefined) return undefined;
+    if (Array.isArray(value) && value.every(isTable)) return value as TomlTable[];
+    return this.wrongType(key, 'an array of tables ([[' + key + ']])', value);
   }
 
   /** Entries of a free-form table; keys are returned as written. */

@@ -153,16 +153,117 @@ function decodeLimits(read: Reader): LimitsConfig {
   };
 }
 
+/** Default risk weights; docs/ENRICHMENT.md explains each rule. */
+export const defaultRiskWeights: Readonly<Record<string, number>> = {
+  base: 10,
+  intel_match: 60,
+  sensitive_port: 10,
+  large_transfer: 10,
+  bad_fingerprint: 20,
+  exploit_payload: 20,
+  scanner_asn: 5,
+};
+
 function decodeEnrichment(read: Reader): EnrichmentConfig {
   return {
-    geoip_db_path: read.path('enrichment.geoip_db_path'),
-    asn_db_path: read.path('enrichment.asn_db_path'),
+    geoip_db_path: databasePath(read, 'enrichment.geoip_db_path'),
+    asn_db_path: databasePath(read, 'enrichment.asn_db_path'),
+    fields: enrichedFields(read),
+    cache_size: read.int('enrichment.cache_size', { fallback: 100_000, zero: 'value', negative: 'error', max: 10_000_000 }),
+    max_db_age_days: read.int('enrichment.max_db_age_days', { fallback: 60, zero: 'value', negative: 'error', max: 3650 }),
     dns: {
       enabled: read.bool('enrichment.dns.enabled', false),
       resolver_addr: resolverAddress(read),
       cache_ttl_seconds: read.int('enrichment.dns.cache_ttl_seconds', { fallback: 300, zero: 'value', negative: 'error', max: 7 * 86400 }),
       max_qps: read.int('enrichment.dns.max_qps', { fallback: 10, zero: 'default', negative: 'value' }),
+      timeout_ms: read.int('enrichment.dns.timeout_ms', { fallback: 500, zero: 'error', negative: 'error', max: 30_000 }),
+      max_concurrency: read.int('enrichment.dns.max_concurrency', { fallback: 64, zero: 'error', negative: 'error', max: 4096 }),
+      negative_ttl_seconds: read.int('enrichment.dns.negative_ttl_seconds', { fallback: 60, zero: 'value', negative: 'error', max: 7 * 86400 }),
+      cache_max_entries: read.int('enrichment.dns.cache_max_entries', { fallback: 100_000, zero: 'value', negative: 'error', max: 10_000_000 }),
     },
+    intel: intelLists(read),
+    risk: riskRules(read),
+  };
+}
+
+/** Absent means the bundled open data; "" switches the lookup off, as in earlier versions. */
+function databasePath(read: Reader, key: string): string | undefined {
+  if (!read.values.has(key)) return undefined;
+  return read.path(key);
+}
+
+function enrichedFields(read: Reader): ('source' | 'destination')[] {
+  const written = read.values.stringArray('enrichment.fields');
+  if (written === undefined) return ['source'];
+  const fields: ('source' | 'destination')[] = [];
+  for (const field of written) {
+    if (field === 'source' || field === 'destination') {
+      if (!fields.includes(field)) fields.push(field);
+    } else {
+      read.errors.push(`enrichment.fields: ${JSON.stringify(field)} is not an address field (use "source", "destination")`);
+    }
+  }
+  return fields;
+}
+
+function intelLists(read: Reader): EnrichmentConfig['intel'] {
+  const tables = read.values.tableArray('enrichment.intel') ?? [];
+  const names = new Set<string>();
+  return tables.map((table, i) => {
+    const key = `enrichment.intel[${i}]`;
+    const text = (name: string): string | undefined => {
+      const value = table[name];
+      if (value === undefined) return undefined;
+      if (typeof value === 'string') return value;
+      read.errors.push(`${key}.${name}: expected a string, got ${describeValue(value)}`);
+      return undefined;
+    };
+    const name = text('name') ?? '';
+    const path = text('path') ?? '';
+    if (name === '') read.errors.push(`${key}.name: every intel list needs a name`);
+    else if (names.has(name)) read.errors.push(`${key}.name: ${JSON.stringify(name)} is used by another list`);
+    names.add(name);
+    if (path === '') read.errors.push(`${key}.path: every intel list needs a file path`);
+    const kind = text('kind') ?? 'auto';
+    if (!['auto', 'ip', 'ja4', 'ja3', 'hassh', 'ja4h'].includes(kind)) read.errors.push(`${key}.kind: ${JSON.stringify(kind)} is not one of auto, ip, ja4, ja3, hassh, ja4h`);
+    const format = text('format') ?? 'auto';
+    if (!['auto', 'plain', 'threats-csv'].includes(format)) read.errors.push(`${key}.format: ${JSON.stringify(format)} is not one of auto, plain, threats-csv`);
+    const confidenceValue = table.confidence;
+    let confidence = 75;
+    if (confidenceValue !== undefined) {
+      if (typeof confidenceValue === 'bigint' && confidenceValue >= 0n && confidenceValue <= 100n) confidence = Number(confidenceValue);
+      else read.errors.push(`${key}.confidence: expected an integer 0..100, got ${describeValue(confidenceValue)}`);
+    }
+    return {
+      name,
+      path: path === '' ? '' : resolve(path),
+      kind: kind as EnrichmentConfig['intel'][number]['kind'],
+      format: format as EnrichmentConfig['intel'][number]['format'],
+      category: text('category') ?? 'malicious',
+      confidence,
+    };
+  });
+}
+
+function riskRules(read: Reader): EnrichmentConfig['risk'] {
+  const weights: Record<string, number> = { ...defaultRiskWeights };
+  for (const [name, value] of read.values.table('enrichment.risk.weights') ?? []) {
+    if (!Object.hasOwn(defaultRiskWeights, name)) {
+      read.errors.push(`enrichment.risk.weights.${name}: no such rule (rules: ${Object.keys(defaultRiskWeights).join(', ')})`);
+    } else if (typeof value === 'bigint' && value >= -100n && value <= 100n) {
+      weights[name] = Number(value);
+    } else {
+      read.errors.push(`enrichment.risk.weights.${name}: expected an integer -100..100, got ${describeValue(value)}`);
+    }
+  }
+  const ports = read.values.integerArray('enrichment.risk.sensitive_ports') ?? [3389, 445];
+  for (const port of ports) if (port < 1 || port > 65535) read.errors.push(`enrichment.risk.sensitive_ports: ${port} is not a port`);
+  return {
+    enabled: read.bool('enrichment.risk.enabled', true),
+    weights,
+    sensitive_ports: ports,
+    scanner_asns: read.values.integerArray('enrichment.risk.scanner_asns') ?? [],
+    large_transfer_bytes: read.int('enrichment.risk.large_transfer_bytes', { fallback: 1_000_000, zero: 'error', negative: 'error' }),
   };
 }
 

@@ -10,15 +10,33 @@ const root = new URL('../../../../../', import.meta.url);
 const exampleText = readFileSync(new URL('loom.example.toml', root), 'utf8');
 const docsText = readFileSync(new URL('docs/CONFIGURATION.md', root), 'utf8');
 
-/** Keys that must not be active in the example: each would earn a warning. */
-const warnedKeys = new Set(['auth.tokens', 'output.kafka_brokers', 'output.kafka_topic']);
+/**
+ * Keys that must not be active in the example: each would earn a warning, or means something
+ * by being left out (database paths select the bundled data; intel lists are per site).
+ */
+const warnedKeys = new Set([
+  'auth.tokens', 'output.kafka_brokers', 'output.kafka_topic',
+  'enrichment.geoip_db_path', 'enrichment.asn_db_path',
+  'enrichment.intel.name', 'enrichment.intel.path', 'enrichment.intel.kind', 'enrichment.intel.format', 'enrichment.intel.category', 'enrichment.intel.confidence',
+]);
 
 function leafKeys(spec: TableSpec, prefix = ''): string[] {
-  return Object.entries(spec).flatMap(([name, kind]) => (typeof kind === 'object' ? leafKeys(kind, `${prefix}${name}.`) : [prefix + name]));
+  return Object.entries(spec).flatMap(([name, kind]) => {
+    if (typeof kind !== 'object') return [prefix + name];
+    return leafKeys(Array.isArray(kind) ? (kind[0] as TableSpec) : (kind as TableSpec), `${prefix}${name}.`);
+  });
 }
 
-function writtenKeys(table: Record<string, unknown>, prefix = ''): string[] {
-  return Object.entries(table).flatMap(([name, value]) => (isTable(value) ? writtenKeys(value, `${prefix}${name}.`) : [prefix + name]));
+/** Keys written in a TOML document, following the schema so that free-form tables count as one key. */
+function writtenKeys(table: Record<string, unknown>, spec: TableSpec = schema, prefix = ''): string[] {
+  return Object.entries(table).flatMap(([name, value]) => {
+    const known = spec[name];
+    if (isTable(value) && typeof known === 'object' && !Array.isArray(known)) return writtenKeys(value, known as TableSpec, `${prefix}${name}.`);
+    if (Array.isArray(value) && Array.isArray(known) && value.every(isTable)) {
+      return value.flatMap((item) => writtenKeys(item as Record<string, unknown>, known[0] as TableSpec, `${prefix}${name}.`));
+    }
+    return [prefix + name];
+  });
 }
 
 test('loom.example.toml loads with an env token and no warnings', () => {
@@ -34,6 +52,7 @@ test('loom.example.toml sets every key except those that would warn', () => {
   assert.deepEqual(writtenKeys(parse(exampleText)).sort(), expected);
   assert.match(exampleText, /^# \[auth\.tokens\]/m);
   assert.match(exampleText, /kafka/);
+  for (const key of ['geoip_db_path', 'asn_db_path', '\\[\\[enrichment\\.intel\\]\\]', 'confidence']) assert.match(exampleText, new RegExp(`^# ${key}`, 'm'));
 });
 
 test('loom.example.toml spells out the defaults it keeps', () => {

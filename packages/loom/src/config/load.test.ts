@@ -201,7 +201,8 @@ test('the setup guide production config loads with readable certificate files an
     assert.equal(config.server.cert_file, cert);
     assert.equal(config.server.key_file, key);
     assert.equal(config.limits.per_sensor_rps, 50);
-    assert.equal(config.enrichment.geoip_db_path, '');
+    // The guide's paths are commented out: the bundled data applies, as for any config without them.
+    assert.equal(config.enrichment.geoip_db_path, undefined);
     assert.deepEqual(config.logging, { level: 'info', format: 'json' });
   });
 });
@@ -234,9 +235,23 @@ test('an empty config gets every default of the earlier version and of the new k
     max_pending_batches: 128,
   });
   assert.deepEqual(config.enrichment, {
-    geoip_db_path: '',
-    asn_db_path: '',
-    dns: { enabled: false, resolver_addr: '', cache_ttl_seconds: 300, max_qps: 10 },
+    geoip_db_path: undefined,
+    asn_db_path: undefined,
+    fields: ['source'],
+    cache_size: 100_000,
+    max_db_age_days: 60,
+    dns: {
+      enabled: false, resolver_addr: '', cache_ttl_seconds: 300, max_qps: 10,
+      timeout_ms: 500, max_concurrency: 64, negative_ttl_seconds: 60, cache_max_entries: 100_000,
+    },
+    intel: [],
+    risk: {
+      enabled: true,
+      weights: { base: 10, intel_match: 60, sensitive_port: 10, large_transfer: 10, bad_fingerprint: 20, exploit_payload: 20, scanner_asn: 5 },
+      sensitive_ports: [3389, 445],
+      scanner_asns: [],
+      large_transfer_bytes: 1_000_000,
+    },
   });
   const { outbox, ...output } = config.output;
   assert.deepEqual(output, {
@@ -731,4 +746,39 @@ test('loadConfigFile checks TLS files asynchronously with the same messages', as
 test('a byte order mark and CRLF line endings are accepted', () => {
   const { config } = loadConfigText('\uFEFF[server]\r\nlisten_address = ":9000"\r\n', { env });
   assert.equal(config.server.listen_address, ':9000');
+});
+
+test('database paths: absent selects the bundled data, "" switches the lookup off', () => {
+  const absent = loadConfigText('', { env }).config.enrichment;
+  assert.equal(absent.geoip_db_path, undefined);
+  assert.equal(absent.asn_db_path, undefined);
+  const off = loadConfigText('[enrichment]\ngeoip_db_path = ""\nasn_db_path = ""\n', { env }).config.enrichment;
+  assert.equal(off.geoip_db_path, '');
+  assert.equal(off.asn_db_path, '');
+});
+
+test('enrichment fields, intel lists and risk weights are checked key by key', () => {
+  assert.deepEqual(errorLines('[enrichment]\nfields = ["source", "sauce"]\n'), [
+    'enrichment.fields: "sauce" is not an address field (use "source", "destination")',
+  ]);
+  const lists = '[[enrichment.intel]]\nname = "a"\npath = "/nonexistent/a.txt"\nkind = "domain"\nconfidence = 101\n[[enrichment.intel]]\nname = "a"\n';
+  const lines = errorLines(lists);
+  assert.ok(lines.includes('enrichment.intel[0].kind: "domain" is not one of auto, ip, ja4, ja3, hassh, ja4h'), lines.join('\n'));
+  assert.ok(lines.includes('enrichment.intel[0].confidence: expected an integer 0..100, got integer 101'), lines.join('\n'));
+  assert.ok(lines.includes('enrichment.intel[1].name: "a" is used by another list'), lines.join('\n'));
+  assert.ok(lines.includes('enrichment.intel[1].path: every intel list needs a file path'), lines.join('\n'));
+  assert.ok(lines.some((line) => line.startsWith('enrichment.intel[0].path: "/nonexistent/a.txt" not readable')), lines.join('\n'));
+  assert.deepEqual(errorLines('[enrichment.risk.weights]\nintel = 5\nbase = "high"\n'), [
+    'enrichment.risk.weights.intel: no such rule (rules: base, intel_match, sensitive_port, large_transfer, bad_fingerprint, exploit_payload, scanner_asn)',
+    'enrichment.risk.weights.base: expected an integer -100..100, got string "high"',
+  ]);
+  const custom = loadConfigText('[enrichment.risk.weights]\nintel_match = 80\n[enrichment.risk]\nscanner_asns = [398324]\n', { env }).config.enrichment.risk;
+  assert.equal(custom.weights.intel_match, 80);
+  assert.equal(custom.weights.base, 10);
+  assert.deepEqual(custom.scanner_asns, [398324]);
+});
+
+test('an unknown key inside an intel list is a warning naming its position', () => {
+  const { warnings } = loadConfigText('[[enrichment.intel]]\nname = "a"\npath = "/etc/hostname"\ncategroy = "x"\n', { env });
+  assert.match(warnings.join('\n'), /unknown key "enrichment\.intel\[0\]\.categroy" \(ignored; did you mean "enrichment\.intel\[0\]\.category"\?\)/);
 });

@@ -26,11 +26,22 @@ export function formatEffectiveConfig(config: LoomConfig): string {
   return `${lines.join('\n')}\n`;
 }
 
-function writeTable(lines: string[], name: string, table: Record<string, unknown>, config: LoomConfig): void {
-  lines.push('', `[${name}]`);
+function writeTable(lines: string[], name: string, table: Record<string, unknown>, config: LoomConfig, header = `[${name}]`): void {
+  lines.push('', header);
   const nested: [string, Record<string, unknown>][] = [];
+  const tableArrays: [string, Record<string, unknown>[]][] = [];
   for (const [key, value] of Object.entries(table)) {
     if (value instanceof Map) continue;
+    if (value === undefined) {
+      // Database paths left out of the file select the bundled data.
+      lines.push(`# ${key} is not set: the bundled open data is used`);
+      continue;
+    }
+    if (Array.isArray(value)) {
+      if (value.every((item) => typeof item !== 'object')) lines.push(`${key} = ${JSON.stringify(value)}`);
+      else tableArrays.push([`${name}.${key}`, value as Record<string, unknown>[]]);
+      continue;
+    }
     if (typeof value === 'object' && value !== null) {
       nested.push([`${name}.${key}`, value as Record<string, unknown>]);
       continue;
@@ -39,6 +50,7 @@ function writeTable(lines: string[], name: string, table: Record<string, unknown
   }
   if (name === 'auth') lines.push(...tokenComments(config));
   for (const [childName, child] of nested) writeTable(lines, childName, child, config);
+  for (const [arrayName, items] of tableArrays) for (const item of items) writeTable(lines, arrayName, item, config, `[[${arrayName}]]`);
 }
 
 function formatValue(key: string, value: unknown): string {

@@ -38,11 +38,26 @@ export const schema: TableSpec = {
   enrichment: {
     geoip_db_path: 'string',
     asn_db_path: 'string',
+    fields: 'string-array',
+    cache_size: 'integer',
+    max_db_age_days: 'integer',
     dns: {
       enabled: 'boolean',
       resolver_addr: 'string',
       cache_ttl_seconds: 'integer',
       max_qps: 'integer',
+      timeout_ms: 'integer',
+      max_concurrency: 'integer',
+      negative_ttl_seconds: 'integer',
+      cache_max_entries: 'integer',
+    },
+    intel: [{ name: 'string', path: 'string', kind: 'string', format: 'string', category: 'string', confidence: 'integer' }],
+    risk: {
+      enabled: 'boolean',
+      weights: 'free-table',
+      sensitive_ports: 'integer-array',
+      scanner_asns: 'integer-array',
+      large_transfer_bytes: 'integer',
     },
   },
   output: {

@@ -66,12 +66,49 @@ export interface DnsConfig {
   cache_ttl_seconds: number;
   /** Fresh lookups per second; negative = unlimited. */
   max_qps: number;
+  /** Longest an event waits for its PTR answer; after it the event goes on without source.domain. */
+  timeout_ms: number;
+  max_concurrency: number;
+  /** How long "no PTR record" is remembered. */
+  negative_ttl_seconds: number;
+  cache_max_entries: number;
+}
+
+export type EnrichedField = 'source' | 'destination';
+
+export interface IntelListConfig {
+  name: string;
+  path: string;
+  kind: 'auto' | 'ip' | 'ja4' | 'ja3' | 'hassh' | 'ja4h';
+  format: 'auto' | 'plain' | 'threats-csv';
+  category: string;
+  confidence: number;
 }
 
 export interface EnrichmentConfig {
-  geoip_db_path: string;
-  asn_db_path: string;
+  /** City/Country database; undefined = the bundled open data, "" = no GeoIP. */
+  geoip_db_path: string | undefined;
+  /** ASN database (.mmdb or start,end,asn,org CSV); undefined = bundled, "" = no ASN. */
+  asn_db_path: string | undefined;
+  /** Which address fields get geo/as/intel: source (default), destination. */
+  fields: EnrichedField[];
+  /** Complete enrichment results kept per IP address (per worker thread). */
+  cache_size: number;
+  /** Warn when a database is older than this many days; 0 = never. */
+  max_db_age_days: number;
   dns: DnsConfig;
+  intel: IntelListConfig[];
+  risk: RiskConfig;
+}
+
+/** Weighted risk rules; each rule adds its weight once, the sum is clamped to 0–100. */
+export interface RiskConfig {
+  enabled: boolean;
+  /** Rule name → weight (see docs/ENRICHMENT.md for the rules). */
+  weights: Record<string, number>;
+  sensitive_ports: number[];
+  scanner_asns: number[];
+  large_transfer_bytes: number;
 }
 
 export type OutputType = 'stdout' | 'file' | 'clickhouse' | 'elasticsearch';

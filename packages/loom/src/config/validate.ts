@@ -20,8 +20,11 @@ export function filesToCheck(config: LoomConfig): Map<string, string> {
     files.set('server.cert_file', server.cert_file);
     files.set('server.key_file', server.key_file);
   }
-  if (enrichment.geoip_db_path !== '') files.set('enrichment.geoip_db_path', enrichment.geoip_db_path);
-  if (enrichment.asn_db_path !== '') files.set('enrichment.asn_db_path', enrichment.asn_db_path);
+  if (enrichment.geoip_db_path) files.set('enrichment.geoip_db_path', enrichment.geoip_db_path);
+  if (enrichment.asn_db_path) files.set('enrichment.asn_db_path', enrichment.asn_db_path);
+  enrichment.intel.forEach((list, i) => {
+    if (list.path !== '') files.set(`enrichment.intel[${i}].path`, list.path);
+  });
   return files;
 }
 
@@ -52,9 +55,8 @@ export function finish(draft: Draft, facts: FileFacts, env: NodeJS.ProcessEnv): 
   const type = checkOutput(draft, errors, warnings);
   config.output.type = type ?? 'stdout';
   if (type !== undefined) checkOutbox(config, errors);
-  for (const key of ['enrichment.geoip_db_path', 'enrichment.asn_db_path']) {
-    const problem = facts.unreadable.get(key);
-    if (problem !== undefined) errors.push(`${key}: ${JSON.stringify(problem.path)} not readable: ${problem.reason}`);
+  for (const [key, problem] of facts.unreadable) {
+    if (key.startsWith('enrichment.')) errors.push(`${key}: ${JSON.stringify(problem.path)} not readable: ${problem.reason}`);
   }
 
   if (errors.length > 0) {

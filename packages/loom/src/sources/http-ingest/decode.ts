@@ -15,6 +15,12 @@ export type DecodeResult =
   | { ok: true; count: number; ndjson: Uint8Array }
   | { ok: false; code: ApiErrorCode; message: string };
 
+export type Event = Record<string, unknown>;
+
+export type ParseResult =
+  | { ok: true; events: Event[] }
+  | { ok: false; code: ApiErrorCode; message: string };
+
 /**
  * Turns a request body into NDJSON: one compact JSON object per line, in the order received,
  * each object's keys in their original order. Accepts a JSON array of objects, the wrapped
@@ -22,14 +28,25 @@ export type DecodeResult =
  * say. Never throws: every problem becomes an error code and a message naming the event.
  */
 export function decodeBatch(body: Uint8Array, format: BodyFormat, limits: DecodeLimits, gzipDeclared = false): DecodeResult {
+  const parsed = parseBatch(body, format, limits, gzipDeclared);
+  return parsed.ok ? serialiseBatch(parsed.events) : parsed;
+}
+
+/**
+ * The first half of decodeBatch: the events as objects, checked (every element an object,
+ * batch and event sizes within limits) so that transforms can work on them before
+ * serialiseBatch. Event sizes are those of the events as received, so fields that enrichment
+ * adds never push an event over the limit.
+ */
+export function parseBatch(body: Uint8Array, format: BodyFormat, limits: DecodeLimits, gzipDeclared = false): ParseResult {
   try {
-    return decode(body, format, limits, gzipDeclared);
+    return parse(body, format, limits, gzipDeclared);
   } catch (error) {
     return { ok: false, code: 'invalid_request', message: `body could not be decoded: ${describe(error)}` };
   }
 }
 
-function decode(body: Uint8Array, format: BodyFormat, limits: DecodeLimits, gzipDeclared: boolean): DecodeResult {
+function parse(body: Uint8Array, format: BodyFormat, limits: DecodeLimits, gzipDeclared: boolean): ParseResult {
   let bytes = body;
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
   if (gzipDeclared && !gzipped && bytes.length > 0) {
@@ -47,7 +64,7 @@ function decode(body: Uint8Array, format: BodyFormat, limits: DecodeLimits, gzip
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const events = format === 'ndjson' ? parseNdjson(text, limits) : parseJson(text, limits);
   if (!Array.isArray(events)) return events;
-  return serialise(events, limits);
+  return check(events, limits, bytes.length);
 }
 
 function gunzip(bytes: Uint8Array, limit: number): { ok: true; bytes: Uint8Array } | { ok: false; code: ApiErrorCode; message: string } {
@@ -63,6 +80,7 @@ function gunzip(bytes: Uint8Array, limit: number): { ok: true; bytes: Uint8Array
 }
 
 type Failure = { ok: false; code: ApiErrorCode; message: string };
+
 
 function parseJson(text: string, limits: DecodeLimits): unknown[] | Failure {
   const start = firstNonSpace(text);
@@ -114,31 +132,49 @@ function checkCount(events: unknown[], limits: DecodeLimits): unknown[] | Failur
   return events.length > limits.max_events_per_batch ? tooMany(String(events.length), limits) : events;
 }
 
-function serialise(events: unknown[], limits: DecodeLimits): DecodeResult {
-  const lines = new Array<string>(events.length);
-  const sizes = new Array<number>(events.length);
-  let total = 0;
+function check(events: unknown[], limits: DecodeLimits, bodyBytes: number): ParseResult {
   for (let i = 0; i < events.length; i++) {
     const event = events[i];
     if (event === null || typeof event !== 'object' || Array.isArray(event)) {
       return invalid(`event ${i} is ${kindOf(event)}; every event must be a JSON object`);
     }
+  }
+  // An event's compact form is no longer than its text in the body (give or take a few
+  // bytes of number formatting), so a body within the event limit needs no per-event count.
+  if (bodyBytes > limits.max_event_size_bytes) {
+    for (let i = 0; i < events.length; i++) {
+      let size: number;
+      try {
+        size = Buffer.byteLength(JSON.stringify(events[i]));
+      } catch (error) {
+        return invalid(`event ${i} cannot be serialised: ${describe(error)}`);
+      }
+      if (size > limits.max_event_size_bytes) {
+        return { ok: false, code: 'event_too_large', message: `event ${i} is ${size} bytes; limits.max_event_size_bytes is ${limits.max_event_size_bytes}` };
+      }
+    }
+  }
+  return { ok: true, events: events as Event[] };
+}
+
+/** One compact JSON object per line, into one exactly sized buffer with its own memory. */
+export function serialiseBatch(events: readonly Event[]): DecodeResult {
+  const lines = new Array<string>(events.length);
+  const sizes = new Array<number>(events.length);
+  let total = 0;
+  for (let i = 0; i < events.length; i++) {
     let line: string;
     try {
-      line = JSON.stringify(event);
+      line = JSON.stringify(events[i]);
     } catch (error) {
       return invalid(`event ${i} cannot be serialised: ${describe(error)}`);
     }
     const size = Buffer.byteLength(line);
-    if (size > limits.max_event_size_bytes) {
-      return { ok: false, code: 'event_too_large', message: `event ${i} is ${size} bytes; limits.max_event_size_bytes is ${limits.max_event_size_bytes}` };
-    }
     lines[i] = line;
     sizes[i] = size;
     total += size + 1;
   }
-  // One exactly sized buffer with its own memory: no joined intermediate string, and it can
-  // be moved to the main thread without copying.
+  // No joined intermediate string, and the buffer can be moved to the main thread without copying.
   const ndjson = Buffer.allocUnsafeSlow(total);
   let offset = 0;
   for (let i = 0; i < lines.length; i++) {
