@@ -118,7 +118,9 @@ export function buildEvent(record: ConnectionRecord, sensor: SensorIdentity): Re
   }
   event.spip = { payload_truncated: record.truncated, payload_captured_bytes: record.payload.length, redirected: record.redirected };
 
-  if (record.clientHello !== undefined || record.tlsSession !== undefined) addTls(event, record);
+  // tlsError alone: the ClientHello was malformed or incomplete, and tls.error says why.
+  const tls = record.clientHello !== undefined || record.tlsSession !== undefined || record.tlsError !== undefined;
+  if (tls) addTls(event, record);
   if (record.http !== undefined) {
     network.protocol = 'http';
     merge(event, ecsHttpFields(record.http));
@@ -127,7 +129,7 @@ export function buildEvent(record: ConnectionRecord, sensor: SensorIdentity): Re
     request.hash = { ja4h: fingerprint.ja4h };
     request.ja4h_r = fingerprint.ja4h_r;
   }
-  if (record.tlsSession !== undefined || record.clientHello !== undefined) network.protocol = record.http !== undefined ? 'http' : 'tls';
+  if (tls) network.protocol = record.http !== undefined ? 'http' : 'tls';
   if (record.ssh !== undefined) {
     network.protocol = 'ssh';
     const client: Record<string, unknown> = {

@@ -53,11 +53,14 @@ export class Listener {
 
   /** Stops accepting, waits for open connections up to the deadline, then closes the rest. */
   async stop(deadlineMs: number): Promise<number> {
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    // close() stops listening at once but calls back only when every connection has ended, so
+    // awaiting it first would let one slow client hold the shutdown past its deadline.
+    const closed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     const until = Date.now() + deadlineMs;
     while (this.sessions.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     const forced = this.sessions.size;
     for (const session of [...this.sessions]) session.abort();
+    await closed;
     return forced;
   }
 

@@ -69,7 +69,14 @@ export class Session {
     let probe = probeClientHello(buffered, this.context.config.max_payload_bytes);
     while (probe.kind === 'need-more') {
       const more = await raw.next(this.seconds.handshake);
-      if (typeof more === 'string') break;
+      if (more === 'timeout') {
+        // A stalled ClientHello is a failed handshake: answering it as plain data would send
+        // text into a TLS stream and hold the connection for another read_timeout_seconds.
+        this.payload.add(buffered);
+        this.record.tlsError = 'handshake timed out: incomplete ClientHello';
+        return this.finish('tls-handshake-failed');
+      }
+      if (more === 'end') break;
       buffered = Buffer.concat([buffered, more]);
       probe = probeClientHello(buffered, this.context.config.max_payload_bytes);
     }
@@ -97,7 +104,8 @@ export class Session {
       return this.finish('tls-handshake-failed');
     }
     this.record.tlsSession = {
-      version: tlsSocket.getProtocol() ?? 'unknown',
+      // Node calls TLS 1.0 "TLSv1"; the Go sensor wrote "TLSv1.0", and ECS tls.version wants "1.0".
+      version: tlsSocket.getProtocol()?.replace(/^TLSv1$/, 'TLSv1.0') ?? 'unknown',
       cipher: tlsSocket.getCipher()?.standardName ?? tlsSocket.getCipher()?.name ?? 'unknown',
       alpn: tlsSocket.alpnProtocol ?? false,
       sni: (tlsSocket as tls.TLSSocket & { servername?: string | false }).servername || undefined,
@@ -115,7 +123,9 @@ export class Session {
     const startsWith = (text: string): boolean => this.payload.bytes().subarray(0, text.length).toString('latin1') === text;
     if (startsWith('SSH-')) return this.ssh(reader);
     let httpProbe = probeHttp(this.payload.bytes());
-    while (httpProbe === 'maybe' && !this.payload.full) {
+    // Only a known method is worth waiting for: other text without a newline ("Hello TCP!")
+    // is answered at once, as the earlier sensor did, instead of after read_timeout_seconds.
+    while (httpProbe === 'maybe' && startsLikeKnownMethod(this.payload.bytes()) && !this.payload.full) {
       if (!(await this.more(reader))) break;
       httpProbe = probeHttp(this.payload.bytes());
     }
@@ -211,7 +221,9 @@ export class Session {
     record.action = action;
     record.endedAt = Date.now();
     record.payload = this.payload.bytes();
-    record.truncated = this.payload.truncated;
+    // Reading stops at a full buffer, so whether more would have followed is unknown: a client
+    // whose bytes filled the cap exactly counts as truncated rather than as complete.
+    record.truncated = this.payload.truncated || this.payload.full;
     record.bytesIn = this.socket.bytesRead;
     record.bytesOut = this.socket.bytesWritten;
     this.stream.end();
@@ -255,6 +267,17 @@ export function httpResponse(config: SpipConfig, clientIp: string, head: boolean
   ];
   if (config.http.server !== '') lines.push(`Server: ${config.http.server}`);
   return `${lines.join('\r\n')}\r\n\r\n${head ? '' : body}`;
+}
+
+const knownMethods = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE', 'PRI', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'SEARCH', 'REPORT'];
+
+/** True when the bytes are a known HTTP method followed by a space, or a prefix of one. */
+export function startsLikeKnownMethod(bytes: Uint8Array): boolean {
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 10)).toString('latin1').toUpperCase();
+  return knownMethods.some((method) => {
+    const word = `${method} `;
+    return head.length >= word.length ? head.startsWith(word) : word.startsWith(head);
+  });
 }
 
 /** "::ffff:192.0.2.1" (IPv4 on a dual-stack socket) → "192.0.2.1". */

@@ -102,18 +102,6 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** mulberry32: a small seeded PRNG, so a failing garbage run can be replayed exactly. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * One raw TCP client. It records what the sensor sent and when the sensor closed, so that
  * a test can tell "closed by the sensor after N seconds" from "still open".
@@ -150,6 +138,7 @@ export class RawClient {
       const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true, ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}) });
       const client = new RawClient(socket);
       socket.once('connect', () => {
+        client.localPort = socket.localPort ?? 0;
         socket.off('error', reject);
         resolve(client);
       });
@@ -157,9 +146,8 @@ export class RawClient {
     });
   }
 
-  get localPort(): number {
-    return this.socket.localPort ?? 0;
-  }
+  /** Read once connected: a destroyed socket no longer knows it. */
+  localPort = 0;
 
   get received(): Buffer {
     return Buffer.concat(this.chunks);
@@ -192,4 +180,24 @@ export async function httpExchange(port: number, request = 'GET / HTTP/1.1\r\nHo
   client.destroy();
   await client.closed;
   return { answer: client.received.toString('latin1'), sourcePort: client.localPort };
+}
+
+/** spip_active_connections from the sensor's /metrics (needs metrics_listen_address). */
+export async function activeConnections(spip: SpipProcess): Promise<number> {
+  const line = spip.logs.find((l) => l.msg === 'metrics listening');
+  if (line === undefined) throw new Error('metrics_listen_address is not set for this sensor');
+  const text = await (await fetch(`http://127.0.0.1:${String(line.port)}/metrics`)).text();
+  const match = /^spip_active_connections (\d+)$/m.exec(text);
+  if (match === null) throw new Error('no spip_active_connections in /metrics');
+  return Number(match[1]);
+}
+
+/** Polls until the sensor holds exactly `count` connections. */
+export async function untilActive(spip: SpipProcess, count: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen: number;
+  while ((seen = await activeConnections(spip)) !== count) {
+    if (Date.now() > deadline) throw new Error(`spip_active_connections stayed at ${seen}, expected ${count}`);
+    await sleep(25);
+  }
 }
