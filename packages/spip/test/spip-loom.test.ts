@@ -198,6 +198,18 @@ describe('Spip → Loom', { concurrency: true }, () => {
       assertSpipFieldsKept(loom.events, sent);
       const ids = new Set(loom.ids());
       assert.ok(refused.every((e) => !ids.has(e.event.id)), 'an unverifiable certificate was accepted');
+
+      // The event of a connection that shutdown force-closes is made after the listener stopped;
+      // it must still be shipped before the process exits.
+      const open = await RawClient.connect(skipping.port);
+      await open.write('\x00still talking');
+      await sleep(200);
+      skipping.child.kill('SIGTERM');
+      assert.equal(await exitOf(skipping), 0);
+      const last = await skipping.eventFrom(open.localPort);
+      open.destroy();
+      await untilDelivered(loom, [last], 'the event made during shutdown', 5000);
+      assertExactlyOnce(loom.ids(), [...sent, last], 'with the event made during shutdown');
     } finally {
       for (const spip of sensors) await disposeSpip(spip);
       await loom?.kill();

@@ -16,7 +16,7 @@ process.once('exit', () => {
   for (const dir of leftovers.dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-export async function robustTempDir(prefix = 'spip-robust-'): Promise<string> {
+async function robustTempDir(prefix = 'spip-robust-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   leftovers.dirs.add(dir);
   return dir;
@@ -29,8 +29,6 @@ export async function removeTempDir(dir: string): Promise<void> {
 
 export interface SpipOptions {
   env?: Record<string, string>;
-  /** Defaults to a fresh free loopback port. */
-  port?: number;
   /** Wait for "sensor started" (default) or return at once, for startup-failure tests. */
   waitStarted?: boolean;
 }
@@ -40,7 +38,7 @@ export interface SpipOptions {
  * sets no timeouts of its own: each test states the limits it is about.
  */
 export async function launchSpip(extra: string, options: SpipOptions = {}): Promise<SpipProcess> {
-  const port = options.port ?? (await freePort());
+  const port = await freePort();
   return spawnSpip(`name = "robust-sensor"\nip = "127.0.0.1"\nport = ${port}\n${extra}\n`, [port], options);
 }
 
@@ -108,10 +106,10 @@ export function sleep(ms: number): Promise<void> {
  */
 export class RawClient {
   readonly openedAt = Date.now();
-  closedAt: number | undefined;
+  /** Read once connected: a destroyed socket no longer knows it. */
+  localPort = 0;
   /** The sensor's FIN (or a reset) reached us. */
   endedAt: number | undefined;
-  error: Error | undefined;
   private readonly chunks: Buffer[] = [];
   readonly closed: Promise<void>;
 
@@ -120,13 +118,11 @@ export class RawClient {
     socket.on('end', () => {
       this.endedAt ??= Date.now();
     });
-    socket.on('error', (error) => {
-      this.error = error;
+    socket.on('error', () => {
       this.endedAt ??= Date.now();
     });
     this.closed = new Promise((resolve) => socket.once('close', () => {
-      this.closedAt = Date.now();
-      this.endedAt ??= this.closedAt;
+      this.endedAt ??= Date.now();
       resolve();
     }));
   }
@@ -145,9 +141,6 @@ export class RawClient {
       socket.once('error', reject);
     });
   }
-
-  /** Read once connected: a destroyed socket no longer knows it. */
-  localPort = 0;
 
   get received(): Buffer {
     return Buffer.concat(this.chunks);
@@ -183,7 +176,7 @@ export async function httpExchange(port: number, request = 'GET / HTTP/1.1\r\nHo
 }
 
 /** spip_active_connections from the sensor's /metrics (needs metrics_listen_address). */
-export async function activeConnections(spip: SpipProcess): Promise<number> {
+async function activeConnections(spip: SpipProcess): Promise<number> {
   const line = spip.logs.find((l) => l.msg === 'metrics listening');
   if (line === undefined) throw new Error('metrics_listen_address is not set for this sensor');
   const text = await (await fetch(`http://127.0.0.1:${String(line.port)}/metrics`)).text();
