@@ -1,0 +1,71 @@
+import { getPath, isPlainObject, type EcsEvent } from '@loom/ecs';
+
+/**
+ * Signs of an exploit attempt in what a client sent. Each pattern is a handful of
+ * lower-case substrings: matching is `indexOf` over lower-cased text, linear in the input
+ * whatever it holds, so crafted payloads cannot make scoring slow the way backtracking
+ * regular expressions can. URL-encoded spellings that scanners commonly send are listed
+ * explicitly rather than decoding, which would need a second copy of every payload.
+ */
+export interface PayloadPattern {
+  /** Appears in the reason as `payload:<id>`. */
+  id: string;
+  needles: readonly string[];
+}
+
+export const EXPLOIT_PATTERNS: readonly PayloadPattern[] = [
+  { id: 'traversal', needles: ['../', '..\\', '..%2f', '%2e%2e/', '%2e%2e%2f', '..%5c', '%2e%2e%5c', '%252e%252e', '..%c0%af'] },
+  { id: 'passwd', needles: ['/etc/passwd', '/etc/shadow'] },
+  { id: 'jndi', needles: ['${jndi:', '${${', '%24%7bjndi', '$%7bjndi'] },
+  {
+    id: 'shell',
+    needles: [';wget', '|wget', '`wget', '$(wget', ';curl', '|curl', '`curl', '$(curl', '%3bwget', '%7cwget', '%3bcurl', '%7ccurl', '|sh', '| sh', '%7csh', '/bin/sh', '/bin/bash', 'chmod +x', 'chmod 777', 'busybox'],
+  },
+  { id: 'cgi_bin', needles: ['/cgi-bin/'] },
+  { id: 'phpunit', needles: ['eval-stdin.php'] },
+  { id: 'dotenv', needles: ['/.env'] },
+  { id: 'dotgit', needles: ['/.git/'] },
+  { id: 'shellshock', needles: ['() {'] },
+  { id: 'php_code', needles: ['php://input', 'allow_url_include', 'auto_prepend_file', 'call_user_func_array', 'invokefunction'] },
+  { id: 'spring4shell', needles: ['class.module.classloader'] },
+  { id: 'mozi', needles: ['mozi.m', 'mozi.a'] },
+];
+
+/** Text fields a client controls; http.request.headers values are scanned too. */
+export const PAYLOAD_FIELDS: readonly string[] = ['url.original', 'url.full', 'http.request.body.content', 'event.summary', 'user_agent.original', 'http.request.referrer'];
+
+/** Only this much of each field is scanned, bounding the cost of one event. */
+export const MAX_SCANNED_CHARS = 256 * 1024;
+
+const MAX_HEADERS = 100;
+
+function texts(event: Record<string, unknown>): string[] {
+  const found: string[] = [];
+  for (const path of PAYLOAD_FIELDS) {
+    const value = getPath(event as EcsEvent, path);
+    if (typeof value === 'string' && value !== '') found.push(value);
+  }
+  const headers = getPath(event as EcsEvent, 'http.request.headers');
+  if (isPlainObject(headers)) {
+    let count = 0;
+    for (const value of Object.values(headers)) {
+      if (++count > MAX_HEADERS) break;
+      if (typeof value === 'string') found.push(value);
+      else if (Array.isArray(value)) for (const item of value.slice(0, MAX_HEADERS)) if (typeof item === 'string') found.push(item);
+    }
+  }
+  return found;
+}
+
+/** The ids of the patterns found in the event, in EXPLOIT_PATTERNS order. */
+export function exploitPatterns(event: Record<string, unknown>): string[] {
+  const found = new Set<string>();
+  for (const raw of texts(event)) {
+    const text = (raw.length > MAX_SCANNED_CHARS ? raw.slice(0, MAX_SCANNED_CHARS) : raw).toLowerCase();
+    for (const pattern of EXPLOIT_PATTERNS) {
+      if (found.has(pattern.id)) continue;
+      if (pattern.needles.some((needle) => text.includes(needle))) found.add(pattern.id);
+    }
+  }
+  return EXPLOIT_PATTERNS.filter((pattern) => found.has(pattern.id)).map((pattern) => pattern.id);
+}
