@@ -8,13 +8,20 @@ test('Go-style and GNU-style config flags are equivalent', () => {
     assert.equal(typeof options === 'object' && options.configPath, 'a.toml', argv.join(' '));
   }
   const defaults = parseArgs([]);
-  assert.deepEqual(defaults, { command: 'run', configPath: 'loom.toml', dev: false });
+  assert.deepEqual(defaults, { command: 'run', configPath: 'loom.toml', dev: false, addresses: [], configGiven: false });
 });
 
 test('subcommands and version flags', () => {
   assert.equal((parseArgs(['check-config', '-config', 'x.toml']) as { command: string }).command, 'check-config');
   assert.equal((parseArgs(['--version']) as { command: string }).command, 'version');
   assert.equal((parseArgs(['-version']) as { command: string }).command, 'version');
+});
+
+test('lookup takes addresses and an optional config', () => {
+  const options = parseArgs(['lookup', '8.8.8.8', '-config', 'a.toml', '2001:db8::1']);
+  assert.equal(typeof options === 'object' && options.command, 'lookup');
+  assert.deepEqual(typeof options === 'object' && options.addresses, ['8.8.8.8', '2001:db8::1']);
+  assert.equal(typeof options === 'object' && options.configGiven, true);
 });
 
 test('bad arguments are reported, never ignored', () => {

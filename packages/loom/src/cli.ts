@@ -11,6 +11,7 @@ const usage = `Usage:
   loom [-config FILE]              run Loom (default config file: loom.toml)
   loom --dev                       run with the embedded development default (no config file)
   loom check-config [-config FILE] validate FILE and print the effective config, secrets redacted
+  loom lookup IP… [-config FILE]   print the enrichment of each address (GeoIP, ASN, DNS, intel)
   loom --version                   print the version
 
 Flags take one or two dashes, and "-config FILE" or "-config=FILE".
@@ -18,19 +19,25 @@ Secrets are never taken from the command line: set LOOM_SENSOR_<sensor_id>=<toke
 `;
 
 interface Options {
-  command: 'run' | 'check-config' | 'version' | 'help';
+  command: 'run' | 'check-config' | 'lookup' | 'version' | 'help';
   configPath: string;
   dev: boolean;
+  /** Addresses for `lookup`. */
+  addresses: string[];
+  configGiven: boolean;
 }
 
 /** Parses Go-flag-style arguments; returns an error message for anything it does not know. */
 export function parseArgs(argv: readonly string[]): Options | string {
-  const options: Options = { command: 'run', configPath: 'loom.toml', dev: false };
-  let configGiven = false;
+  const options: Options = { command: 'run', configPath: 'loom.toml', dev: false, addresses: [], configGiven: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (i === 0 && (arg === 'check-config' || arg === 'version' || arg === 'help')) {
+    if (i === 0 && (arg === 'check-config' || arg === 'lookup' || arg === 'version' || arg === 'help')) {
       options.command = arg;
+      continue;
+    }
+    if (options.command === 'lookup' && !arg.startsWith('-')) {
+      options.addresses.push(arg);
       continue;
     }
     if (!arg.startsWith('-')) return `unexpected argument "${arg}"`;
@@ -40,7 +47,7 @@ export function parseArgs(argv: readonly string[]): Options | string {
         const value = inline ?? argv[++i];
         if (value === undefined || value === '') return 'flag -config needs a file path';
         options.configPath = value;
-        configGiven = true;
+        options.configGiven = true;
         break;
       }
       case 'dev':
@@ -57,7 +64,7 @@ export function parseArgs(argv: readonly string[]): Options | string {
         return `unknown flag "${arg}"`;
     }
   }
-  if (options.dev && configGiven) return '--dev runs without a config file; remove -config or --dev';
+  if (options.dev && options.configGiven) return '--dev runs without a config file; remove -config or --dev';
   return options;
 }
 
@@ -81,6 +88,10 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (options.command === 'version') {
     process.stdout.write(`loom ${version}\n`);
     return 0;
+  }
+  if (options.command === 'lookup') {
+    const { runLookup } = await import('./lookup-command.js');
+    return runLookup(options.addresses, options.configGiven ? resolve(options.configPath) : undefined);
   }
 
   let loaded: LoadResult;

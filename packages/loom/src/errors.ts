@@ -20,6 +20,7 @@ export const apiErrors = {
   output_unavailable: { status: 503, message: 'an output cannot accept events now; nothing of this batch was delivered' },
   overloaded: { status: 503, message: 'too many batches in flight; retry after the Retry-After delay' },
   shutting_down: { status: 503, message: 'the server is shutting down; retry against another instance or later' },
+  lookup_disabled: { status: 403, message: 'the lookup API is off: set LOOM_ADMIN_TOKEN to enable it' },
   internal_error: { status: 500, message: 'internal error; nothing of this batch was delivered' },
 } as const;
 

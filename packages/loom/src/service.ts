@@ -10,6 +10,9 @@ import { DecodePool } from './pipeline/decode-pool.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { createSinks } from './sinks/create.js';
 import { IngestServer } from './sources/http-ingest/server.js';
+import { Enricher, type EnrichmentSettings } from './transforms/enricher.js';
+import { EnrichmentDataManager } from './transforms/enrichment-data.js';
+import { Gauge } from 'prom-client';
 
 /** A running Loom: what main needs to reload, reopen and stop it. */
 export interface Service {
@@ -28,10 +31,6 @@ export interface Service {
  * started is stopped again and the error propagates (the process must not run half-up).
  */
 export async function startService(config: LoomConfig, logger: Logger): Promise<Service> {
-  const unused = unusedEnrichmentKeys(config);
-  if (unused.length > 0) {
-    logger.warn({ keys: unused }, 'enrichment (GeoIP, ASN, reverse DNS) is not implemented in this version: these keys are validated but events pass through without source.geo, source.as or source.domain');
-  }
   const metrics = new Metrics();
   const tokens = new TokenStore(config.auth.tokens);
   metrics.authTokens.set(tokens.size);
@@ -41,7 +40,22 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
     Math.max(config.limits.per_sensor_events_rps, config.limits.max_events_per_batch),
   );
   const threads = config.server.workers > 0 ? config.server.workers : availableParallelism();
-  const decoder = new DecodePool(threads, config.limits, logger);
+  const enrichmentData = new EnrichmentDataManager(config.enrichment, metrics, logger);
+  const data = await enrichmentData.load();
+  const settings: EnrichmentSettings = {
+    fields: config.enrichment.fields,
+    cacheSize: config.enrichment.cache_size,
+    dns: config.enrichment.dns,
+    risk: config.enrichment.risk,
+  };
+  const decoder = new DecodePool(threads, config.limits, logger, { settings, data });
+  // The lookup API answers on the main thread with its own view of the same shared data.
+  const lookupEnricher = new Enricher(settings, data);
+  enrichmentData.onChange((next) => {
+    decoder.swapEnrichment(next);
+    lookupEnricher.swap(next);
+  });
+  registerEnricherMetrics(metrics, decoder);
   const pipeline = new Pipeline(createSinks(config.output, logger), config.limits.max_pending_batches, metrics, logger);
   const ingest = new IngestServer({ server: config.server, limits: config.limits, tokens, requestLimiter, eventLimiter, decoder, pipeline, metrics, logger });
   let stopping = false;
@@ -53,7 +67,10 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
         const unhealthy = pipeline.health().find((s) => !s.health.ok);
         if (unhealthy) return { ready: false, reason: `output ${unhealthy.name}: ${unhealthy.health.reason ?? 'not healthy'}` };
         return { ready: true };
-      }, config.observability.metrics_enabled ? metrics : undefined, logger);
+      }, config.observability.metrics_enabled ? metrics : undefined, logger, {
+        adminToken: process.env.LOOM_ADMIN_TOKEN,
+        lookup: (ips) => Promise.all(ips.map((ip) => lookupEnricher.lookup(ip))),
+      });
   const reloader = new TokenReloader(config, tokens, metrics, logger, (sensors) => {
     requestLimiter.retain(sensors);
     eventLimiter.retain(sensors);
@@ -72,8 +89,10 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
     await ingest.start();
     started.push(() => ingest.stop());
     reloader.watch();
+    enrichmentData.watch();
   } catch (error) {
     reloader.unwatch();
+    enrichmentData.unwatch();
     for (const stop of started.reverse()) await stop().catch(() => undefined);
     throw error;
   }
@@ -86,10 +105,13 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
     async reload() {
       await reloader.reload('SIGHUP');
       await pipeline.reopen();
+      await enrichmentData.reload('SIGHUP');
     },
     async stop() {
       stopping = true;
       reloader.unwatch();
+      enrichmentData.unwatch();
+      lookupEnricher.close();
       const deadline = config.server.shutdown_timeout_seconds * 1000;
       let timer: NodeJS.Timeout | undefined;
       const graceful = (async () => {
@@ -113,10 +135,16 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
   };
 }
 
-function unusedEnrichmentKeys(config: LoomConfig): string[] {
-  const keys: string[] = [];
-  if (config.enrichment.geoip_db_path !== '') keys.push('enrichment.geoip_db_path');
-  if (config.enrichment.asn_db_path !== '') keys.push('enrichment.asn_db_path');
-  if (config.enrichment.dns.enabled) keys.push('enrichment.dns.enabled');
-  return keys;
+/** Cache and reverse-DNS counters, summed over the decode threads' latest reports. */
+function registerEnricherMetrics(metrics: Metrics, decoder: DecodePool): void {
+  const sum = (read: (s: ReturnType<DecodePool['enricherStats']>[number]) => number | undefined): number =>
+    decoder.enricherStats().reduce((total, stats) => total + (read(stats) ?? 0), 0);
+  const gauge = (name: string, help: string, read: Parameters<typeof sum>[0]): void => {
+    new Gauge({ name, help, registers: [metrics.registry], collect() { this.set(sum(read)); } });
+  };
+  gauge('loom_enrichment_cache_hits', 'Address lookups answered from the per-thread result cache.', (s) => s.cacheHits);
+  gauge('loom_enrichment_cache_misses', 'Address lookups that went to the databases.', (s) => s.cacheMisses);
+  gauge('loom_rdns_lookups_timed_out', 'Reverse DNS lookups that hit enrichment.dns.timeout_ms.', (s) => s.rdns?.timeouts);
+  gauge('loom_rdns_lookups_over_budget', 'Reverse DNS lookups skipped by enrichment.dns.max_qps.', (s) => s.rdns?.overBudget);
+  gauge('loom_rdns_cache_hits', 'Reverse DNS answers from the cache.', (s) => s.rdns?.hits);
 }

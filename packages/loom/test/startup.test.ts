@@ -162,7 +162,16 @@ metrics_enabled = true
       ]);
       assert.equal(stdout, '204\n');
       await loom.until(() => loom.stdoutLines.length > 0, 'the event on stdout');
-      assert.equal(loom.stdoutLines[0], body.slice(1, -1));
+      // The guide's config sets no database paths, so the bundled data enriches the event:
+      // every field sent comes back as sent, in order, with source.geo, source.as and the risk added.
+      const sent = JSON.parse(body.slice(1, -1)) as { source: Record<string, unknown>; event: Record<string, unknown> };
+      const written = JSON.parse(loom.stdoutLines[0] ?? '{}') as typeof sent & { source: { geo?: { country_iso_code?: string }; as?: { number?: number } } };
+      assert.deepEqual(Object.keys(written).slice(0, Object.keys(sent).length), Object.keys(sent));
+      assert.deepEqual({ ...written.source, geo: undefined, as: undefined }, { ...sent.source, geo: undefined, as: undefined });
+      assert.equal(written.source.geo?.country_iso_code, 'US');
+      assert.equal(written.source.as?.number, 15169);
+      assert.equal(written.event.id, sent.event.id);
+      assert.equal(written.event.risk_score, 10);
       const health = await request(`http://127.0.0.1:${management}/health`, undefined, { method: 'GET' });
       assert.equal(health.status, 200);
       assert.equal(health.text, 'ok');
@@ -198,7 +207,9 @@ describe('npm start (loom --dev)', () => {
       const event = { '@timestamp': '2026-01-01T00:00:00Z', event: { id: 'dev-banner-check' } };
       const res = await request('http://127.0.0.1:8080/api/v1/ingest', JSON.stringify([event]), { headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } });
       assert.equal(res.status, 204, res.text);
-      await loom.until(() => loom.stdoutLines.includes(JSON.stringify(event)), 'the event on stdout');
+      // The event has no address to enrich; only the risk score is added to it.
+      const expected = JSON.stringify({ ...event, event: { ...event.event, risk_score: 10, risk_reasons: [] } });
+      await loom.until(() => loom.stdoutLines.includes(expected), 'the event on stdout');
 
       // The command exactly as printed (two lines joined by a backslash), run by a shell.
       const command = /^\s*(curl -i [^\n]*\\\n[^\n]*)$/m.exec(loom.stderrText)?.[1];

@@ -84,6 +84,34 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly enrichmentDatabaseInfo = new Gauge({
+    name: 'loom_enrichment_database_info',
+    help: 'Enrichment databases in use (1 each), by kind (geoip, asn), type, path and whether bundled.',
+    labelNames: ['kind', 'type', 'path', 'bundled'] as const,
+    registers: [this.registry],
+  });
+
+  readonly enrichmentDatabaseBuild = new Gauge({
+    name: 'loom_enrichment_database_build_timestamp_seconds',
+    help: 'Build date of each enrichment database (Unix time), to alert on stale data.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly enrichmentReloads = new Counter({
+    name: 'loom_enrichment_reloads_total',
+    help: 'Loads and reloads of enrichment data by result (ok, failed).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly intelIndicators = new Gauge({
+    name: 'loom_intel_indicators',
+    help: 'Indicators loaded per threat-intel list.',
+    labelNames: ['list'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     new Gauge({
       name: 'loom_build_info',

@@ -1,5 +1,8 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isIP } from 'node:net';
+import { TokenStore, bearerToken } from '../auth/token-store.js';
+import { ApiError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { listen } from '../net/listen.js';
 import type { Metrics } from './metrics.js';
@@ -7,19 +10,33 @@ import type { Metrics } from './metrics.js';
 /** Answers whether Loom can take traffic now, and if not, why. */
 export type ReadinessCheck = () => { ready: true } | { ready: false; reason: string };
 
+export interface ManagementApi {
+  /** Bearer token of the JSON API (LOOM_ADMIN_TOKEN); without one the API is off. */
+  adminToken: string | undefined;
+  /** The full enrichment of each address, in order. */
+  lookup: (ips: string[]) => Promise<unknown[]>;
+}
+
+const maxLookupIps = 1000;
+
 /**
  * Health, readiness and metrics on their own listener, so that orchestration and scraping
  * keep working when the ingest port is saturated. Plain HTTP: bind it to a private address.
  */
 export class ManagementServer {
   private server: http.Server | undefined;
+  private readonly admin: TokenStore | undefined;
 
   constructor(
     private readonly address: string,
     private readonly readiness: ReadinessCheck,
     private readonly metrics: Metrics | undefined,
     private readonly logger: Logger,
-  ) {}
+    private readonly api?: ManagementApi,
+  ) {
+    const token = api?.adminToken;
+    this.admin = token === undefined || token === '' ? undefined : new TokenStore(new Map([[token, 'admin']]));
+  }
 
   get boundAddress(): AddressInfo | undefined {
     const address = this.server?.address();
@@ -45,8 +62,43 @@ export class ManagementServer {
     await closed;
   }
 
+  /** GET /api/v1/lookup?ip=…[&ip=…] or POST with ["…"] / {"ips":["…"]}: the enrichment of each address. */
+  private async lookup(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (this.api === undefined || this.admin === undefined) return apiError(res, new ApiError('lookup_disabled'));
+    const token = bearerToken(req.headers.authorization);
+    if (token === undefined || this.admin.sensorFor(token) === undefined) return apiError(res, new ApiError('unauthorized', 'missing or invalid admin token (Authorization: Bearer $LOOM_ADMIN_TOKEN)'));
+    let ips: string[];
+    if (req.method === 'GET') {
+      ips = url.searchParams.getAll('ip').flatMap((value) => value.split(',')).map((ip) => ip.trim()).filter((ip) => ip !== '');
+    } else if (req.method === 'POST') {
+      const body = await readSmallBody(req, 256 * 1024);
+      if (body === undefined) return apiError(res, new ApiError('payload_too_large', 'lookup bodies are limited to 256 KiB'));
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body);
+      } catch (error) {
+        return apiError(res, new ApiError('invalid_request', `body is not valid JSON: ${(error as Error).message}`));
+      }
+      const list = lookupAddresses(parsed);
+      if (list === undefined) return apiError(res, new ApiError('invalid_request', 'body must be ["ip", …] or {"ips": ["ip", …]}'));
+      ips = list;
+    } else {
+      return apiError(res, new ApiError('method_not_allowed', 'use GET ?ip=… or POST a list of addresses'));
+    }
+    if (ips.length === 0) return apiError(res, new ApiError('invalid_request', 'no address given: use ?ip=… or POST ["…"]'));
+    if (ips.length > maxLookupIps) return apiError(res, new ApiError('invalid_request', `at most ${maxLookupIps} addresses per request, got ${ips.length}`));
+    const invalid = ips.find((ip) => isIP(ip) === 0);
+    if (invalid !== undefined) return apiError(res, new ApiError('invalid_request', `${JSON.stringify(invalid.slice(0, 100))} is not an IP address`));
+    json(res, 200, { results: await this.api.lookup(ips) });
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const url = new URL(req.url ?? '/', 'http://management');
+    const path = url.pathname;
+    if (path === '/api/v1/lookup') {
+      await this.lookup(req, res, url);
+      return;
+    }
     if (path === '/metrics' && this.metrics !== undefined) {
       const body = await this.metrics.registry.metrics();
       res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType }).end(body);
@@ -72,6 +124,40 @@ export class ManagementServer {
         text(res, 404, 'not found\n');
     }
   }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
+}
+
+function apiError(res: ServerResponse, error: ApiError): void {
+  if (error.status === 405) res.setHeader('Allow', 'GET, POST');
+  json(res, error.status, { error: error.code, message: error.message });
+}
+
+function readSmallBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        resolve(undefined);
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+function lookupAddresses(value: unknown): string[] | undefined {
+  const list = Array.isArray(value) ? value : typeof value === 'object' && value !== null ? (value as { ips?: unknown }).ips : undefined;
+  if (!Array.isArray(list) || !list.every((item) => typeof item === 'string')) return undefined;
+  return list as string[];
 }
 
 function text(res: ServerResponse, status: number, body: string): void {

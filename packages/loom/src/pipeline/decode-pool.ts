@@ -1,7 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging.js';
 import type { BodyFormat, DecodeLimits, DecodeResult } from '../sources/http-ingest/decode.js';
-import type { DecodeJob } from './decode-worker.js';
+import type { EnricherStats, EnrichmentData, EnrichmentSettings } from '../transforms/enricher.js';
+import type { DecodeJob, DecodeWorkerData, SwapMessage } from './decode-worker.js';
+
+type WorkerMessage =
+  | { type: 'result'; id: number; result: DecodeResult }
+  | { type: 'stats'; stats: EnricherStats }
+  | { type: 'warning'; message: string };
 
 interface Pending {
   resolve: (result: DecodeResult) => void;
@@ -11,6 +17,7 @@ interface Pending {
 interface PoolWorker {
   thread: Worker;
   inFlight: number;
+  stats: EnricherStats | undefined;
 }
 
 /**
@@ -23,11 +30,15 @@ export class DecodePool {
   private nextId = 1;
   private closing = false;
 
+  private enrichment: { settings: EnrichmentSettings; data: EnrichmentData } | undefined;
+
   constructor(
     private readonly size: number,
     private readonly limits: DecodeLimits,
     private readonly logger: Logger,
+    enrichment?: { settings: EnrichmentSettings; data: EnrichmentData },
   ) {
+    this.enrichment = enrichment;
     for (let i = 0; i < size; i++) this.workers.push(this.spawn());
   }
 
@@ -50,10 +61,23 @@ export class DecodePool {
     worker.inFlight++;
     return new Promise((resolve) => {
       this.pending.set(id, { resolve, worker });
-      const job: DecodeJob = { id, body, format, gzip };
+      const job: DecodeJob = { type: 'decode', id, body, format, gzip };
       const transferable = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
       worker.thread.postMessage(job, transferable ? [body.buffer as ArrayBuffer] : []);
     });
+  }
+
+  /** Sends reloaded enrichment data to every thread (and to threads started later). */
+  swapEnrichment(data: EnrichmentData): void {
+    if (this.enrichment === undefined) return;
+    this.enrichment = { settings: this.enrichment.settings, data };
+    const message: SwapMessage = { type: 'swap', data };
+    for (const worker of this.workers) worker.thread.postMessage(message);
+  }
+
+  /** Enrichment counters summed over the threads (as of their last report). */
+  enricherStats(): EnricherStats[] {
+    return this.workers.flatMap((w) => (w.stats === undefined ? [] : [w.stats]));
   }
 
   async close(): Promise<void> {
@@ -62,9 +86,18 @@ export class DecodePool {
   }
 
   private spawn(): PoolWorker {
-    const thread = new Worker(new URL('./decode-worker.js', import.meta.url), { workerData: this.limits });
-    const worker: PoolWorker = { thread, inFlight: 0 };
-    thread.on('message', (message: { id: number; result: DecodeResult }) => {
+    const data: DecodeWorkerData = { limits: this.limits, enrichment: this.enrichment, statsIntervalMs: 5000 };
+    const thread = new Worker(new URL('./decode-worker.js', import.meta.url), { workerData: data });
+    const worker: PoolWorker = { thread, inFlight: 0, stats: undefined };
+    thread.on('message', (message: WorkerMessage) => {
+      if (message.type === 'stats') {
+        worker.stats = message.stats;
+        return;
+      }
+      if (message.type === 'warning') {
+        this.logger.warn(message.message);
+        return;
+      }
       const job = this.pending.get(message.id);
       if (job === undefined) return;
       this.pending.delete(message.id);

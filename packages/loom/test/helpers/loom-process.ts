@@ -202,7 +202,7 @@ export async function runLoom(options: StartOptions & { timeoutMs?: number } = {
   }
 }
 
-export function baseToml(sections: { server?: string; limits?: string; output?: string; auth?: string; extra?: string } = {}): string {
+export function baseToml(sections: { server?: string; limits?: string; output?: string; auth?: string; enrichment?: string; extra?: string } = {}): string {
   return `[server]
 listen_address = "127.0.0.1:0"
 management_listen_address = "127.0.0.1:0"
@@ -218,6 +218,8 @@ ${sections.limits ?? 'per_sensor_rps = -1'}
 [output]
 ${sections.output ?? 'type = "stdout"'}
 
+${sections.enrichment ?? noEnrichment}
+
 [logging]
 level = "info"
 format = "json"
@@ -226,6 +228,17 @@ format = "json"
 metrics_enabled = true
 ${sections.extra ?? ''}`;
 }
+
+/**
+ * Enrichment off, so that tests of the ingest path can compare events byte for byte; the
+ * enrichment tests pass their own [enrichment] sections.
+ */
+export const noEnrichment = `[enrichment]
+geoip_db_path = ""
+asn_db_path = ""
+
+[enrichment.risk]
+enabled = false`;
 
 /** A Spip-style event, as the Go test fixture describes it. */
 export function spipEvent(i = 0, sourceIp = '167.94.146.54'): Record<string, unknown> {
