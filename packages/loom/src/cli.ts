@@ -169,7 +169,7 @@ Loom is running in development mode (embedded default config, no TLS, loopback o
 
 Send a first event:
   curl -i ${url} -H 'Content-Type: application/json' -H 'Authorization: Bearer ${dev.token}' \\
-    -d '[{"@timestamp":"${new Date().toISOString()}","source":{"ip":"198.51.100.7","port":40522},"destination":{"ip":"203.0.113.10","port":22},"network":{"transport":"tcp"}}]'
+    -d '[{"@timestamp":"${new Date().toISOString()}","source":{"ip":"89.160.20.112","port":40522},"destination":{"ip":"203.0.113.10","port":22},"network":{"transport":"tcp"}}]'
 
 `);
 }

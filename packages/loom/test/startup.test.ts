@@ -218,7 +218,8 @@ describe('npm start (loom --dev)', () => {
       const { stdout } = await run('sh', ['-c', command]);
       assert.match(stdout, /^HTTP\/1\.1 204 No Content/);
       await loom.until(() => loom.stdoutLines.length > before, 'the banner\'s event on stdout');
-      assert.match(loom.stdoutLines[before] ?? '', /"source":\{"ip":"198\.51\.100\.7"/);
+      // The banner's event uses a public address, so the bundled data enriches it.
+      assert.match(loom.stdoutLines[before] ?? '', /"source":\{"ip":"89\.160\.20\.112","port":40522,"geo":\{"country_iso_code":"SE"/);
 
       loom.child.kill('SIGTERM');
       assert.equal(await loom.waitForExit(10_000), 0);
