@@ -138,9 +138,24 @@ describe('enrichment with MaxMind databases', () => {
       const staged = join(dir, 'staged.mmdb');
       await copyFile(join(fixtures, 'GeoLite2-Country-Test.mmdb'), staged);
       await rename(staged, city);
-      const during = send(loom, [{ source: { ip: '81.2.69.142' } }]);
+      // Keep batches flowing through the reload: every one must be acknowledged and written.
+      const before = loom.stdoutLines.length;
+      let sent = 0;
+      let reloaded = false;
+      const load = (async () => {
+        while (!reloaded || sent < 40) {
+          const res = await fetch(loom.url(), { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify([{ source: { ip: '81.2.69.142' }, n: sent }]) });
+          assert.equal(res.status, 204);
+          sent++;
+        }
+      })();
       await loom.until(() => loom.hasLog('enrichment data reloaded'), 'the reload', 15_000);
-      assert.ok((await during)[0]?.source.geo.country_iso_code === 'GB');
+      reloaded = true;
+      await load;
+      await loom.until(() => loom.stdoutLines.length >= before + sent, 'every batch sent during the reload');
+      const written = loom.stdoutLines.slice(before).map((line) => JSON.parse(line) as Json);
+      assert.deepEqual(written.map((event) => event.n), Array.from({ length: sent }, (_, i) => i));
+      assert.ok(written.every((event) => event.source.geo.country_iso_code === 'GB'));
       const [after] = await send(loom, [{ source: { ip: '81.2.69.142' } }]);
       assert.equal(after?.source.geo.country_iso_code, 'GB');
       assert.equal(after?.source.geo.city_name, undefined, 'the Country database has no cities');
