@@ -1,17 +1,23 @@
 #!/usr/bin/env node
-// Runs the benchmark scenarios one after another against a freshly started Loom each,
-// prints one summary table and writes bench/results/latest.json.
+// Runs the benchmark scenarios one after another, each against freshly started servers (Loom;
+// Spip and Loom for the sensor scenarios), prints one summary table per kind of scenario and
+// writes bench/results/latest.json.
 //
-// Environment: BENCH_DURATION (seconds, default 20), BENCH_CONNECTIONS (default 32),
+// Environment: BENCH_DURATION (seconds, default 20), BENCH_CONNECTIONS (keep-alive connections
+// of the ingest scenarios, default 32), BENCH_SPIP_CONNECTIONS (connections in flight of the
+// short-connection Spip scenarios, default 64), BENCH_IDLE_CONNECTIONS (default 10000),
+// BENCH_SPIP_SPOOL (disk, the default, or memory: where Spip keeps events not yet shipped),
 // BENCH_SCENARIOS (comma list, default all), BENCH_WARMUP (seconds, default 3),
-// BENCH_PROFILE=<dir> (write V8 CPU profiles of Loom's threads there), BENCH_NODE_ARGS
-// (extra node flags for Loom, e.g. "--max-semi-space-size=32").
+// BENCH_PROFILE=<dir> (write V8 CPU profiles of Loom's and Spip's threads there),
+// BENCH_NODE_ARGS / BENCH_SPIP_NODE_ARGS (extra node flags for Loom / Spip, e.g.
+// "--max-semi-space-size=32").
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cleanupAll, installSignalHandlers, isInterrupted, untilExit } from './lib/cleanup.mjs';
 import { root } from './lib/loom.mjs';
+import { collectProblems, printTables, summaryLine } from './lib/report.mjs';
 import { wrkVersion } from './lib/wrk.mjs';
 import { scenarios } from './scenarios/index.mjs';
 
@@ -26,15 +32,29 @@ function positiveInt(name, fallback) {
   return value;
 }
 
+function oneOf(name, allowed) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return allowed[0];
+  if (!allowed.includes(raw)) {
+    console.error(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+    process.exit(2);
+  }
+  return raw;
+}
+
 const options = {
   durationSeconds: positiveInt('BENCH_DURATION', 20),
   connections: positiveInt('BENCH_CONNECTIONS', 32),
+  spipConnections: positiveInt('BENCH_SPIP_CONNECTIONS', 64),
+  idleConnections: positiveInt('BENCH_IDLE_CONNECTIONS', 10_000),
+  spipSpool: oneOf('BENCH_SPIP_SPOOL', ['disk', 'memory']),
   warmupSeconds: positiveInt('BENCH_WARMUP', 3),
   // One wrk thread: the load generator shares the two cores with Loom and should take as little as it can.
   wrkThreads: 1,
   profileDir: process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : undefined,
   // Extra flags for Loom's node process, for trying runtime settings without editing code.
   loomNodeArgs: (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+  spipNodeArgs: (process.env.BENCH_SPIP_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
 };
 
 const { profileDir } = options;
@@ -47,9 +67,11 @@ if (unknown.length > 0) {
 }
 const selected = wanted.length > 0 ? scenarios.filter((s) => wanted.includes(s.name)) : scenarios;
 
+const kinds = new Set(selected.map((s) => s.kind));
 const wrk = wrkVersion();
-if (wrk === undefined) {
-  console.error('wrk is not installed; it is the load generator of every benchmark.\nInstall it with:  sudo apt-get install wrk   (Debian/Ubuntu; other systems: https://github.com/wg/wrk)');
+// Only the ingest scenarios drive load with wrk; the Spip ones bring their own generator.
+if (wrk === undefined && kinds.has('ingest')) {
+  console.error('wrk is not installed; it is the load generator of the ingest benchmarks.\nInstall it with:  sudo apt-get install wrk   (Debian/Ubuntu; other systems: https://github.com/wg/wrk)');
   process.exit(1);
 }
 
@@ -69,20 +91,24 @@ const machine = {
 
 installSignalHandlers();
 
-console.log(`Loom benchmarks: ${selected.map((s) => s.name).join(', ')}`);
-console.log(`${machine.cpu}, ${machine.cores} cores, ${machine.memory_gib} GiB, Node ${machine.node}, Linux ${machine.kernel}; ${wrk}`);
-console.log(`${options.durationSeconds} s per scenario after a ${options.warmupSeconds} s warm-up, ${options.connections} connections, wrk -t${options.wrkThreads}${options.loomNodeArgs.length > 0 ? `; Loom runs with node ${options.loomNodeArgs.join(' ')}` : ''}\n`);
+const load = [];
+if (kinds.has('ingest')) load.push(`ingest: ${options.connections} keep-alive connections, wrk -t${options.wrkThreads}`);
+if (kinds.has('connections')) load.push(`Spip: ${options.spipConnections} connections in flight, spool on ${options.spipSpool}`);
+if (kinds.has('idle')) load.push(`${options.idleConnections.toLocaleString('en-US')} idle connections`);
+const nodeArgs = [['Loom', options.loomNodeArgs], ['Spip', options.spipNodeArgs]].filter(([, args]) => args.length > 0).map(([who, args]) => `; ${who} runs with node ${args.join(' ')}`).join('');
+console.log(`Loom and Spip benchmarks: ${selected.map((s) => s.name).join(', ')}`);
+console.log(`${machine.cpu}, ${machine.cores} cores, ${machine.memory_gib} GiB, Node ${machine.node}, Linux ${machine.kernel}${wrk === undefined ? '' : `; ${wrk}`}`);
+console.log(`${options.durationSeconds} s per scenario after a ${options.warmupSeconds} s warm-up; ${load.join('; ')}${nodeArgs}\n`);
 
 const results = [];
 for (const scenario of selected) {
   if (isInterrupted()) break;
   process.stdout.write(`${scenario.name}: ${scenario.description} ... `);
-  const entry = { name: scenario.name, description: scenario.description, target: scenario.target };
+  const entry = { name: scenario.name, kind: scenario.kind, description: scenario.description, target: scenario.target };
   try {
     await scenario.setup(options);
     Object.assign(entry, await scenario.run(options));
-    const errors = entry.non2xx + entry.socketErrors;
-    console.log(`${fmtInt(entry.eventsPerSecond)} events/s${errors > 0 ? `, ${errors} FAILED REQUESTS` : ''}`);
+    console.log(summaryLine(entry));
   } catch (error) {
     entry.error = error instanceof Error ? error.message : String(error);
     console.log('FAILED');
@@ -101,55 +127,12 @@ for (const scenario of selected) {
 if (isInterrupted()) await untilExit();
 await cleanupAll();
 
-function fmtInt(n) {
-  return n === undefined ? '-' : Math.round(n).toLocaleString('en-US');
-}
-function fmtMs(n) {
-  return n === undefined ? '-' : n < 10 ? n.toFixed(2) : n.toFixed(1);
-}
-function fmtMiB(bytes) {
-  return bytes === undefined ? '-' : `${Math.round(bytes / 2 ** 20)} MiB`;
-}
-
-const header = ['scenario', 'events/s', 'requests/s', 'p50 ms', 'p99 ms', 'Loom CPU %', 'CPU µs/event', 'Loom peak RSS', 'wrk CPU %', 'non-2xx', 'target events/s'];
-const rows = results.map((r) => r.error !== undefined
-  ? [r.name, 'FAILED', '-', '-', '-', '-', '-', '-', '-', '-', fmtInt(r.target?.eventsPerSecond)]
-  : [
-      r.name,
-      fmtInt(r.eventsPerSecond),
-      fmtInt(r.requestsPerSecond),
-      fmtMs(r.latencyMs.p50),
-      fmtMs(r.latencyMs.p99),
-      r.cpuPercent.toFixed(0),
-      r.cpuMicrosecondsPerEvent === undefined ? '-' : r.cpuMicrosecondsPerEvent.toFixed(1),
-      fmtMiB(r.peakRssBytes),
-      r.loadGeneratorCpuPercent === undefined ? '-' : r.loadGeneratorCpuPercent.toFixed(0),
-      `${r.non2xx}${r.socketErrors > 0 ? ` (+${r.socketErrors} socket)` : ''}`,
-      r.target?.eventsPerSecond === undefined ? '-' : `${fmtInt(r.target.eventsPerSecond)} ${r.eventsPerSecond >= r.target.eventsPerSecond ? 'met' : 'MISSED'}`,
-    ]);
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
-for (const row of rows) console.log(line(row));
-console.log('\nCPU % is of one core (all threads summed): the machine has 200 %, shared by Loom and wrk.\nCPU µs/event: Loom CPU time per acknowledged event, the figure least disturbed by other load.');
-
-const problems = [];
-for (const r of results) {
-  if (r.error !== undefined) problems.push(`${r.name}: failed: ${r.error.split('\n')[0]}`);
-  if (r.teardownError !== undefined) problems.push(`${r.name}: teardown failed: ${r.teardownError.split('\n')[0]}`);
-  if (r.non2xx > 0) {
-    const byStatus = Object.entries(r.details.statuses ?? {}).filter(([status]) => !status.startsWith('2')).map(([status, n]) => `${status}: ${n}`).join(', ');
-    problems.push(`${r.name}: ${r.non2xx} responses were not 2xx${byStatus ? ` (${byStatus})` : ''}; its throughput figure counts only the 2xx ones`);
-  }
-  if (r.socketErrors > 0) problems.push(`${r.name}: ${r.socketErrors} socket errors (${JSON.stringify(r.details.socket_errors)})`);
-  if (r.details?.warmup.non2xx > 0 || r.details?.warmup.socket_errors > 0) {
-    problems.push(`${r.name}: ${r.details.warmup.non2xx} non-2xx responses and ${r.details.warmup.socket_errors} socket errors during the warm-up`);
-  }
-  for (const l of r.details?.log_problems ?? []) problems.push(`${r.name}: Loom logged: ${l}`);
-}
+printTables(results);
+const problems = collectProblems(results);
 const noisy = results.filter((r) => r.otherCpuPercent > 15);
 if (noisy.length > 0) {
-  console.log(`\nNote: other processes used CPU during ${noisy.map((r) => `${r.name} (${r.otherCpuPercent.toFixed(0)} %)`).join(', ')}; those figures are low. Rerun on a quiet machine.`);
+  const busiest = (r) => (r.details?.busiest_other_processes?.length > 0 ? `; busiest: ${r.details.busiest_other_processes[0]}` : '');
+  console.log(`\nNote: other processes used CPU during ${noisy.map((r) => `${r.name} (${r.otherCpuPercent.toFixed(0)} %${busiest(r)})`).join(', ')}; those figures are low. Rerun on a quiet machine.`);
 }
 if (problems.length > 0) {
   console.log(`\n!!! ${problems.length} PROBLEM(S): these figures are not valid !!!`);
@@ -163,7 +146,18 @@ const report = {
   commit: git('rev-parse', 'HEAD'),
   dirty: (git('status', '--porcelain', '--untracked-files=no') ?? '') !== '',
   machine,
-  options: { duration_seconds: options.durationSeconds, warmup_seconds: options.warmupSeconds, connections: options.connections, wrk_threads: options.wrkThreads, profile_dir: profileDir, loom_node_args: options.loomNodeArgs },
+  options: {
+    duration_seconds: options.durationSeconds,
+    warmup_seconds: options.warmupSeconds,
+    connections: options.connections,
+    spip_connections: options.spipConnections,
+    idle_connections: options.idleConnections,
+    spip_spool: options.spipSpool,
+    wrk_threads: options.wrkThreads,
+    profile_dir: profileDir,
+    loom_node_args: options.loomNodeArgs,
+    spip_node_args: options.spipNodeArgs,
+  },
   results,
   problems,
 };

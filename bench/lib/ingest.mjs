@@ -44,6 +44,7 @@ export function ingestScenario({ name, description, tls = false, gzip = false })
   return {
     name,
     description,
+    kind: 'ingest',
     target: { eventsPerSecond: 120_000 },
 
     async setup(options) {

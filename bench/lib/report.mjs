@@ -1,0 +1,150 @@
+// How the runner reports each kind of scenario: the line printed when it finishes, its summary
+// table, the notes under that table, and the problems that make a run's figures invalid.
+// Loom's ingest counts events, Spip counts connections, and the idle scenario counts bytes,
+// so each kind has its own columns instead of one table with mostly empty cells.
+
+const fmtInt = (n) => (n === undefined || Number.isNaN(n) ? '-' : Math.round(n).toLocaleString('en-US'));
+const fmtMs = (n) => (n === undefined ? '-' : n < 10 ? n.toFixed(2) : n.toFixed(1));
+const fmtMiB = (bytes) => (bytes === undefined ? '-' : `${Math.round(bytes / 2 ** 20)} MiB`);
+const fmtPct = (n) => (n === undefined ? '-' : n.toFixed(0));
+
+function targetCell(target, measured) {
+  if (target === undefined) return '-';
+  return `${fmtInt(target)} ${measured >= target ? 'met' : 'MISSED'}`;
+}
+
+const ingest = {
+  title: 'Loom ingest (wrk, keep-alive)',
+  header: ['scenario', 'events/s', 'requests/s', 'p50 ms', 'p99 ms', 'Loom CPU %', 'CPU µs/event', 'Loom peak RSS', 'wrk CPU %', 'non-2xx', 'target events/s'],
+  row: (r) => [
+    r.name,
+    fmtInt(r.eventsPerSecond),
+    fmtInt(r.requestsPerSecond),
+    fmtMs(r.latencyMs.p50),
+    fmtMs(r.latencyMs.p99),
+    fmtPct(r.cpuPercent),
+    r.cpuMicrosecondsPerEvent === undefined ? '-' : r.cpuMicrosecondsPerEvent.toFixed(1),
+    fmtMiB(r.peakRssBytes),
+    fmtPct(r.loadGeneratorCpuPercent),
+    `${r.non2xx}${r.socketErrors > 0 ? ` (+${r.socketErrors} socket)` : ''}`,
+    targetCell(r.target?.eventsPerSecond, r.eventsPerSecond),
+  ],
+  failedRow: (r) => [r.name, 'FAILED', ...Array(8).fill('-'), fmtInt(r.target?.eventsPerSecond)],
+  summary: (r) => `${fmtInt(r.eventsPerSecond)} events/s${r.non2xx + r.socketErrors > 0 ? `, ${r.non2xx + r.socketErrors} FAILED REQUESTS` : ''}`,
+  notes: [
+    'CPU % is of one core (all threads summed): the machine has 200 %, shared by Loom and wrk.',
+    'CPU µs/event: Loom CPU time per acknowledged event, the figure least disturbed by other load.',
+  ],
+  problems(r) {
+    const out = [];
+    if (r.non2xx > 0) {
+      const byStatus = Object.entries(r.details.statuses ?? {}).filter(([status]) => !status.startsWith('2')).map(([status, n]) => `${status}: ${n}`).join(', ');
+      out.push(`${r.non2xx} responses were not 2xx${byStatus ? ` (${byStatus})` : ''}; its throughput figure counts only the 2xx ones`);
+    }
+    if (r.socketErrors > 0) out.push(`${r.socketErrors} socket errors (${JSON.stringify(r.details.socket_errors)})`);
+    if (r.details?.warmup.non2xx > 0 || r.details?.warmup.socket_errors > 0) {
+      out.push(`${r.details.warmup.non2xx} non-2xx responses and ${r.details.warmup.socket_errors} socket errors during the warm-up`);
+    }
+    for (const l of r.details?.log_problems ?? []) out.push(`Loom logged: ${l}`);
+    return out;
+  },
+};
+
+const connections = {
+  title: 'Spip, short connections (bench/lib/connect-load.mjs), shipping to Loom',
+  header: ['scenario', 'conn/s', 'p50 ms', 'p99 ms', 'Spip CPU %', 'CPU µs/conn', 'Spip peak RSS', 'Loom CPU %', 'client CPU %', 'failed', 'delivered to Loom', 'target conn/s'],
+  row: (r) => [
+    r.name,
+    fmtInt(r.connectionsPerSecond),
+    fmtMs(r.latencyMs.p50),
+    fmtMs(r.latencyMs.p99),
+    fmtPct(r.cpuPercent),
+    fmtInt(r.cpuMicrosecondsPerConnection),
+    fmtMiB(r.peakRssBytes),
+    fmtPct(r.loomCpuPercent),
+    fmtPct(r.loadGeneratorCpuPercent),
+    fmtInt(r.failed),
+    `${fmtInt(r.delivered.events)} (${(r.delivered.ratio * 100).toFixed(r.delivered.ratio === 1 ? 0 : 2)} %)`,
+    targetCell(r.target?.connectionsPerSecond, r.connectionsPerSecond),
+  ],
+  failedRow: (r) => [r.name, 'FAILED', ...Array(9).fill('-'), fmtInt(r.target?.connectionsPerSecond)],
+  summary: (r) => `${fmtInt(r.connectionsPerSecond)} connections/s, ${fmtInt(r.delivered.events)} of ${fmtInt(r.delivered.connections)} events in Loom${r.failed > 0 ? `, ${r.failed} FAILED CONNECTIONS` : ''}`,
+  notes: [
+    'Latency: from connect() to the close of the connection, as the client sees it. CPU % as above; Spip,',
+    'Loom and the load generator share the 200 %. CPU µs/conn: Spip CPU time per connection.',
+    'delivered: events Loom acknowledged (loom_ingest_events_total) for every connection made, warm-up included.',
+  ],
+  problems(r) {
+    const out = [];
+    if (r.failed > 0) out.push(`${r.failed} connections were not answered (socket errors: ${JSON.stringify(r.details.socket_errors)}, warm-up: ${JSON.stringify(r.details.warmup.socket_errors)})`);
+    const { events, connections: made, ratio } = r.delivered;
+    if (ratio < 0.99) out.push(`Loom received ${events} events for ${made} connections (${(ratio * 100).toFixed(1)} %); shipper drops: ${JSON.stringify(r.details.spip_shipper_dropped)}`);
+    if (events > made) out.push(`Loom received ${events - made} more events than connections were made: duplicates`);
+    const recorded = r.details.spip_actions?.[r.details.expected_action] ?? 0;
+    if (recorded < 0.99 * made) out.push(`Spip recorded only ${recorded} of ${made} connections as "${r.details.expected_action}" (${JSON.stringify(r.details.spip_actions)})`);
+    for (const l of r.details?.log_problems ?? []) out.push(`logged: ${l}`);
+    return out;
+  },
+};
+
+const idle = {
+  title: 'Spip, idle connections',
+  header: ['scenario', 'idle conns', 'RSS before', 'RSS after', 'bytes/conn (RSS)', 'bytes/conn (JS heap)', 'probe answered', 'probe p50 ms', 'Spip CPU % idle'],
+  row: (r) => [
+    r.name,
+    fmtInt(r.idleConnections),
+    fmtMiB(r.rssBeforeBytes),
+    fmtMiB(r.rssAfterBytes),
+    fmtInt(r.bytesPerConnection),
+    fmtInt(r.heapBytesPerConnection),
+    `${r.probe.answered}/${r.probe.of}`,
+    fmtMs(r.probe.p50Ms),
+    r.cpuPercent.toFixed(1),
+  ],
+  failedRow: (r) => [r.name, 'FAILED', ...Array(7).fill('-')],
+  summary: (r) => `${fmtInt(r.idleConnections)} idle connections, ${fmtInt(r.bytesPerConnection)} bytes each, ${r.probe.answered}/${r.probe.of} probes answered`,
+  notes: [
+    'bytes/conn: growth of Spip\'s resident set (VmRSS) and of its used JS heap, divided by the idle connections;',
+    'kernel socket buffers are not included. Probes: HTTP probes sent one by one while the connections are open.',
+  ],
+  problems(r) {
+    const out = [];
+    if (r.idleConnections < r.details.requested) out.push(`Spip held only ${r.idleConnections} of ${r.details.requested} idle connections`);
+    if (r.probe.answered < r.probe.of) out.push(`Spip answered only ${r.probe.answered} of ${r.probe.of} HTTP probes while holding the idle connections`);
+    if (r.details.closed_by_spip_while_measured > 0) out.push(`Spip closed ${r.details.closed_by_spip_while_measured} idle connections during the measurement`);
+    for (const l of r.details?.log_problems ?? []) out.push(`logged: ${l}`);
+    return out;
+  },
+};
+
+export const layouts = { ingest, connections, idle };
+
+/** The text after "<name>: <description> ... " once a scenario has finished. */
+export function summaryLine(result) {
+  return layouts[result.kind].summary(result);
+}
+
+/** One table per kind of scenario that ran, in the order the kinds first appear. */
+export function printTables(results) {
+  const kinds = [...new Set(results.map((r) => r.kind))];
+  for (const kind of kinds) {
+    const layout = layouts[kind];
+    const rows = results.filter((r) => r.kind === kind).map((r) => (r.error !== undefined ? layout.failedRow(r) : layout.row(r)));
+    const widths = layout.header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+    const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+    console.log(`\n${layout.title}\n\n${line(layout.header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
+    for (const row of rows) console.log(line(row));
+    console.log(`\n${layout.notes.join('\n')}`);
+  }
+}
+
+/** Everything that makes a run's figures invalid, one line each, prefixed with the scenario. */
+export function collectProblems(results) {
+  const problems = [];
+  for (const r of results) {
+    if (r.error !== undefined) problems.push(`${r.name}: failed: ${r.error.split('\n')[0]}`);
+    if (r.teardownError !== undefined) problems.push(`${r.name}: teardown failed: ${r.teardownError.split('\n')[0]}`);
+    if (r.error === undefined) for (const p of layouts[r.kind].problems(r)) problems.push(`${r.name}: ${p}`);
+  }
+  return problems;
+}
