@@ -10,6 +10,7 @@
 //   'idle'        Spip holding idle connections; { idleConnections, rssBeforeBytes, rssAfterBytes,
 //                 bytesPerConnection, heapBytesPerConnection, probe: {answered, of, p50Ms}, details }.
 // New inputs, enrichment stages, outputs or sensor protocols add one entry here.
+import ingestEnriched from './ingest-enriched.mjs';
 import ingestGzip from './ingest-gzip.mjs';
 import ingestHttp from './ingest-http.mjs';
 import ingestHttps from './ingest-https.mjs';
@@ -18,4 +19,4 @@ import spipIdleMemory from './spip-idle-memory.mjs';
 import spipSshBanner from './spip-ssh-banner.mjs';
 import spipTlsClientHello from './spip-tls-clienthello.mjs';
 
-export const scenarios = [ingestHttp, ingestHttps, ingestGzip, spipHttpProbe, spipTlsClientHello, spipSshBanner, spipIdleMemory];
+export const scenarios = [ingestHttp, ingestHttps, ingestGzip, ingestEnriched, spipHttpProbe, spipTlsClientHello, spipSshBanner, spipIdleMemory];
