@@ -8,19 +8,35 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 export class EventLog {
   private stream: WriteStream;
   private dropped = 0;
+  /** Lines of this event-loop turn, written together: one write call per turn, not per event. */
+  private pending: string[] = [];
+  private flushScheduled = false;
 
   constructor(private readonly path: string) {
     this.stream = this.open();
   }
 
-  write(event: Record<string, unknown>): void {
+  /** Appends one event, already serialised as JSON. */
+  write(line: string): void {
     // A consumer that stopped reading must not grow the sensor's memory without bound.
     if (this.stream.writableLength > 64 * 1024 * 1024) {
       this.dropped++;
       return;
     }
-    this.stream.write(`${JSON.stringify(event)}\n`);
+    this.pending.push(line);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
   }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.pending.length === 0) return;
+    const text = `${this.pending.join('\n')}\n`;
+    this.pending = [];
+    this.stream.write(text);
+  };
 
   get droppedEvents(): number {
     return this.dropped;
@@ -28,12 +44,14 @@ export class EventLog {
 
   reopen(): void {
     if (this.path === '') return;
+    this.flush();
     const old = this.stream;
     this.stream = this.open();
     old.end();
   }
 
   close(): Promise<void> {
+    this.flush();
     return new Promise((resolve) => this.stream.end(resolve));
   }
 

@@ -40,8 +40,10 @@ export async function startSensor(config: SpipConfig, log: Log = createLog(confi
   const listener: Listener = new Listener(config, secureContext, (record) => {
     const event = buildEvent(record, { name: config.name, communityIdSeed: config.community_id_seed });
     connections.count(record.action);
-    events.write(event);
-    shipper?.enqueue(event);
+    // Serialised once, for the local log and for Loom alike.
+    const line = JSON.stringify(event);
+    events.write(line);
+    shipper?.enqueue(line);
   }, log);
   const metrics = new SensorMetrics(() => listener.activeConnections, shipper);
   connections.count = (action) => metrics.connections.inc({ action });

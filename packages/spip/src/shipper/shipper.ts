@@ -83,7 +83,8 @@ export class Shipper {
   }
 
   /** Never blocks and never throws: a full queue drops its oldest event (counted). */
-  enqueue(event: object): void {
+  /** Queues one event: an object, or the event already serialised as a JSON object. */
+  enqueue(event: object | string): void {
     try {
       if (this.state === 'closing' || this.state === 'closed') {
         this.drop('closed', 1);
@@ -91,7 +92,7 @@ export class Shipper {
       }
       let json: string | undefined;
       try {
-        json = JSON.stringify(event);
+        json = typeof event === 'string' ? event : JSON.stringify(event);
       } catch (error) {
         this.drop('unserializable', 1, { error: errorText(error) });
         return;
