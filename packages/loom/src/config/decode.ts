@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseListenAddress } from '../net/listen.js';
+import { DEFAULT_RISK_WEIGHTS } from '../transforms/risk/rules.js';
 import type { TokenSet } from './secrets.js';
 import { describeValue, type TomlValues } from './schema.js';
 import type { EnrichmentConfig, LimitsConfig, LogLevel, LoomConfig, OutputConfig, ServerConfig } from './types.js';
@@ -153,16 +154,8 @@ function decodeLimits(read: Reader): LimitsConfig {
   };
 }
 
-/** Default risk weights; docs/ENRICHMENT.md explains each rule. */
-export const defaultRiskWeights: Readonly<Record<string, number>> = {
-  base: 10,
-  intel_match: 60,
-  sensitive_port: 10,
-  large_transfer: 10,
-  bad_fingerprint: 20,
-  exploit_payload: 20,
-  scanner_asn: 5,
-};
+// The risk rules own their defaults; docs/ENRICHMENT.md explains each rule.
+const defaultRiskWeights: Readonly<Record<string, number>> = DEFAULT_RISK_WEIGHTS;
 
 function decodeEnrichment(read: Reader): EnrichmentConfig {
   return {
