@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 
 /**
@@ -99,7 +99,7 @@ export function communityId(flow: CommunityIdFlow, options: CommunityIdOptions =
     offset = input.writeUInt16BE(ports[0], offset);
     input.writeUInt16BE(ports[1], offset);
   }
-  const digest = createHash('sha1').update(input).digest(options.base64 === false ? 'hex' : 'base64');
+  const digest = hash('sha1', input, options.base64 === false ? 'hex' : 'base64');
   return `1:${digest}`;
 }
 

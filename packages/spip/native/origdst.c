@@ -52,9 +52,18 @@ static const char *errno_name(int err) {
   }
 }
 
-static napi_value throw_errno(napi_env env, int err) {
-  napi_throw_error(env, errno_name(err), strerror(err));
-  return NULL;
+/*
+ * Most accepted connections were not redirected, so "no original destination" is the common
+ * answer, not an exception: it comes back as the errno name, a string, because building and
+ * throwing an Error with its stack trace on every connection costs more than the lookup.
+ */
+static napi_value errno_result(napi_env env, int err) {
+  napi_value name;
+  if (napi_create_string_utf8(env, errno_name(err), NAPI_AUTO_LENGTH, &name) != napi_ok) {
+    throw_napi_failure(env);
+    return NULL;
+  }
+  return name;
 }
 
 static napi_value get_original_dst(napi_env env, napi_callback_info info) {
@@ -78,7 +87,7 @@ static napi_value get_original_dst(napi_env env, napi_callback_info info) {
     if (getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &len) != 0) {
       /* An IPv4 socket rejects the IPv6 level outright (EOPNOTSUPP); the
        * IPv4 answer is the meaningful one there. */
-      return throw_errno(env, errno == EOPNOTSUPP ? v4_err : errno);
+      return errno_result(env, errno == EOPNOTSUPP ? v4_err : errno);
     }
   }
 
@@ -97,9 +106,9 @@ static napi_value get_original_dst(napi_env env, napi_callback_info info) {
     port = ntohs(sin6->sin6_port);
     family = 6;
   } else {
-    return throw_errno(env, EAFNOSUPPORT);
+    return errno_result(env, EAFNOSUPPORT);
   }
-  if (inet_ntop(ss.ss_family, addr, text, sizeof text) == NULL) return throw_errno(env, errno);
+  if (inet_ntop(ss.ss_family, addr, text, sizeof text) == NULL) return errno_result(env, errno);
 
   napi_value result, address, port_value, family_value;
   CHECK(napi_create_object(env, &result));

@@ -8,7 +8,8 @@ export interface Endpoint {
 }
 
 interface Binding {
-  getOriginalDst(fd: number): Endpoint;
+  /** The original destination, or the errno name when the connection has none. */
+  getOriginalDst(fd: number): Endpoint | string;
 }
 
 // Loaded once: a failed load is just as final as a successful one for the
@@ -60,6 +61,8 @@ export function originalDestination(socket: net.Socket): { endpoint: Endpoint; r
   let original: Endpoint;
   try {
     const reported = binding.getOriginalDst(fd);
+    // ENOENT/ENOPROTOOPT/EOPNOTSUPP: not redirected, or no conntrack.
+    if (typeof reported === 'string') return { endpoint: local, redirected: false };
     original = endpoint(reported.address, reported.port);
   } catch {
     // ENOENT/ENOPROTOOPT/EOPNOTSUPP mean "no NAT entry or no conntrack", and

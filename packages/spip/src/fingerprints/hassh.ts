@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { KexInit } from '../protocols/ssh/ssh.js';
 
 /**
@@ -21,5 +21,5 @@ function pick(kexinit: KexInit, indexes: number[]): string {
 }
 
 function md5(text: string): string {
-  return createHash('md5').update(text, 'utf8').digest('hex');
+  return hash('md5', text, 'hex');
 }

@@ -1,7 +1,7 @@
 // JA3 TLS client fingerprint (Salesforce, BSD-3-Clause): the decimal
 // ClientHello version, ciphers, extension types, supported groups and EC
 // point formats, GREASE removed, joined as "v,c-c,e-e,g-g,p-p", then MD5.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ClientHello } from '../protocols/tls/client-hello.js';
 import { withoutGrease } from './grease.js';
 
@@ -14,5 +14,5 @@ export function ja3(hello: ClientHello): { ja3: string; ja3_hash: string } {
     hello.ecPointFormats.join('-'),
   ];
   const ja3String = fields.join(',');
-  return { ja3: ja3String, ja3_hash: createHash('md5').update(ja3String).digest('hex') };
+  return { ja3: ja3String, ja3_hash: hash('md5', ja3String, 'hex') };
 }

@@ -1,7 +1,7 @@
 // JA4 TLS client fingerprint (FoxIO; the JA4 method is BSD-3-Clause), computed
 // from a parsed ClientHello: a_b_c where a is readable metadata, b hashes
 // the cipher suites and c the extensions plus signature algorithms.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ClientHello } from '../protocols/tls/client-hello.js';
 import { withoutGrease } from './grease.js';
 
@@ -116,5 +116,5 @@ function hex2(n: number): string {
 
 function hash12(input: string): string {
   if (input === '') return EMPTY_HASH;
-  return createHash('sha256').update(input).digest('hex').slice(0, 12);
+  return hash('sha256', input, 'hex').slice(0, 12);
 }

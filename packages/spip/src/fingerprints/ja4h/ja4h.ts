@@ -1,6 +1,6 @@
 // JA4H is licensed by FoxIO, LLC under the FoxIO License 1.1 (patent pending), not under this
 // project's licence: see NOTICE and LICENSE-FoxIO-1.1 in this folder before using it.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { HttpRequest } from '../../protocols/http/request.js';
 
 export interface Ja4hFingerprint {
@@ -91,7 +91,7 @@ function padTo(n: number, text: string): string {
 }
 
 function hash12(text: string): string {
-  return text === '' ? '000000000000' : createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 12);
+  return text === '' ? '000000000000' : hash('sha256', text, 'hex').slice(0, 12);
 }
 
 // The reference sorts Rust strings, which compare by their UTF-8 bytes (not UTF-16 units).
