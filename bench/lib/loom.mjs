@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trackProcess } from './cleanup.mjs';
+import { watchServer } from './server-process.mjs';
 
 export const root = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 const bin = join(root, 'packages/loom/bin/loom.js');
@@ -44,53 +45,5 @@ export async function startLoom({ configPath, env = {}, managementUrl, nodeArgs 
   closeSync(devNull);
   const stop = trackProcess(child);
 
-  const log = [];
-  let logBytes = 0;
-  let started = false;
-  let partial = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line.includes('"msg":"loom started"')) started = true;
-      // Keep a bounded tail: a log flood during a run must not grow the runner's memory.
-      log.push(line);
-      logBytes += line.length;
-      while (logBytes > 256 * 1024 && log.length > 1) logBytes -= log.shift().length;
-    }
-  });
-  let exitInfo;
-  // 'close' rather than 'exit': it comes after stderr is drained, so a startup error is complete.
-  child.once('close', (code, signal) => (exitInfo = { code, signal }));
-
-  const deadline = Date.now() + timeoutMs;
-  while (!started) {
-    if (exitInfo !== undefined) {
-      await stop();
-      throw new Error(`Loom exited during startup (code ${exitInfo.code}, signal ${exitInfo.signal}):\n${log.slice(-20).join('\n')}`);
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`Loom did not become ready within ${timeoutMs / 1000} s:\n${log.slice(-20).join('\n')}`);
-    }
-    if (managementUrl !== undefined && (await probeReady(`${managementUrl}/ready`))) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-
-  return {
-    pid: child.pid,
-    child,
-    get exited() {
-      return exitInfo;
-    },
-    /** Log lines at warn or above, for the report: a clean run logs none. */
-    problems() {
-      return log.filter((line) => /"level":"(warn|error|fatal)"/.test(line));
-    },
-    logTail(n = 20) {
-      return log.slice(-n);
-    },
-    stop,
-  };
+  return watchServer(child, { name: 'Loom', startedMarker: '"msg":"loom started"', stop, timeoutMs, readyProbe: managementUrl === undefined ? undefined : () => probeReady(`${managementUrl}/ready`) });
 }

@@ -4,6 +4,7 @@ import { closeSync, existsSync, openSync, readdirSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { trackProcess } from './cleanup.mjs';
 import { root } from './loom.mjs';
+import { watchServer } from './server-process.mjs';
 
 const bin = join(root, 'packages/spip/bin/spip.js');
 const built = join(root, 'packages/spip/dist/src/cli.js');
@@ -61,59 +62,5 @@ export async function startSpip({ configPath, env = {}, nodeArgs = [], timeoutMs
   // Longer than the shutdown_timeout_seconds the scenarios configure, so that a CPU profile gets written.
   const stop = trackProcess(child, 10_000);
 
-  const log = [];
-  let logBytes = 0;
-  let partial = '';
-  let started = false;
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line.includes('"msg":"sensor started"')) started = true;
-      log.push(line);
-      logBytes += line.length;
-      while (logBytes > 256 * 1024 && log.length > 1) logBytes -= log.shift().length;
-    }
-  });
-  let exitInfo;
-  child.once('close', (code, signal) => (exitInfo = { code, signal }));
-
-  const deadline = Date.now() + timeoutMs;
-  while (!started) {
-    if (exitInfo !== undefined) {
-      await stop();
-      throw new Error(`Spip exited during startup (code ${exitInfo.code}, signal ${exitInfo.signal}):\n${log.slice(-20).join('\n')}`);
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`Spip did not start within ${timeoutMs / 1000} s:\n${log.slice(-20).join('\n')}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-
-  return {
-    pid: child.pid,
-    child,
-    get exited() {
-      return exitInfo;
-    },
-    /** Log lines at warn or above: a clean run logs none. */
-    problems() {
-      return log.filter((line) => /"level":"(warn|error|fatal)"/.test(line));
-    },
-    /** The last line with this msg, parsed (e.g. "shipper closed", which carries the shipper's final counts). */
-    lastLog(msg) {
-      const line = log.findLast((l) => l.includes(`"msg":${JSON.stringify(msg)}`));
-      try {
-        return line === undefined ? undefined : JSON.parse(line);
-      } catch {
-        return undefined;
-      }
-    },
-    logTail(n = 20) {
-      return log.slice(-n);
-    },
-    stop,
-  };
+  return watchServer(child, { name: 'Spip', startedMarker: '"msg":"sensor started"', stop, timeoutMs });
 }
