@@ -103,15 +103,18 @@ export class EnrichmentDataManager {
     this.metrics.enrichmentDatabaseBuild.reset();
     if (this.data.geo === undefined) return;
     const now = Date.now() / 1000;
+    const stale: { kind: string; path: string; age_days: number }[] = [];
     for (const db of new GeoAsnLookup(this.data.geo).describe()) {
       const labels = { kind: db.kind, type: db.type, path: db.path, bundled: String(db.bundled) };
       this.metrics.enrichmentDatabaseInfo.set(labels, 1);
       if (db.buildEpoch === undefined) continue;
       this.metrics.enrichmentDatabaseBuild.set({ kind: db.kind }, db.buildEpoch);
       const ageDays = (now - db.buildEpoch) / 86400;
-      if (this.config.max_db_age_days > 0 && ageDays > this.config.max_db_age_days) {
-        this.logger.warn({ kind: db.kind, path: db.path, age_days: Math.floor(ageDays), max_db_age_days: this.config.max_db_age_days }, 'enrichment database is older than enrichment.max_db_age_days; update it');
-      }
+      if (this.config.max_db_age_days > 0 && ageDays > this.config.max_db_age_days) stale.push({ kind: db.kind, path: db.path, age_days: Math.floor(ageDays) });
+    }
+    // One line for all of them: the bundled data alone is four files.
+    if (stale.length > 0) {
+      this.logger.warn({ databases: stale, max_db_age_days: this.config.max_db_age_days }, 'enrichment data is older than enrichment.max_db_age_days; point enrichment.geoip_db_path and asn_db_path at up-to-date databases');
     }
   }
 }
