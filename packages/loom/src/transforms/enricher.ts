@@ -41,9 +41,11 @@ export class Enricher {
   private hits = 0;
   private misses = 0;
   private readonly riskRules: ReturnType<typeof riskRulesFrom> | undefined;
+  private readonly intelFields: { source: boolean; destination: boolean };
 
   constructor(private readonly settings: EnrichmentSettings, data: EnrichmentData) {
     this.swap(data);
+    this.intelFields = { source: settings.fields.includes('source'), destination: settings.fields.includes('destination') };
     const dns = settings.dns;
     if (dns.enabled) {
       this.rdns = new ReverseDns({
@@ -70,7 +72,7 @@ export class Enricher {
     for (const event of events) this.addGeo(event);
     if (this.rdns !== undefined) await this.addDomains(events, this.rdns);
     for (const event of events) {
-      if (this.intel !== undefined) applyIntel(event, this.intel, { source: this.settings.fields.includes('source'), destination: this.settings.fields.includes('destination') });
+      if (this.intel !== undefined) applyIntel(event, this.intel, this.intelFields);
       if (this.riskRules !== undefined) applyRisk(event, this.riskRules);
     }
   }
