@@ -1,5 +1,12 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 
+/** How long lines may wait to be written together; each write is a thread-pool round trip. */
+const COALESCE_MS = 15;
+/** Pending text that is written at once rather than at the end of the window. */
+const COALESCE_BYTES = 64 * 1024;
+/** What may wait in memory, pending and in the stream together, before lines are dropped. */
+const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+
 /**
  * The sensor's local event stream: one JSON line per connection, to stdout or `log_file`.
  * Writes go through the thread pool, never blocking the accept loop; reopen() after
@@ -8,9 +15,10 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 export class EventLog {
   private stream: WriteStream;
   private dropped = 0;
-  /** Lines of this event-loop turn, written together: one write call per turn, not per event. */
+  /** Lines gathered over up to COALESCE_MS, written in one call: a write per event costs more than the event. */
   private pending: string[] = [];
-  private flushScheduled = false;
+  private pendingBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly path: string) {
     this.stream = this.open();
@@ -19,22 +27,28 @@ export class EventLog {
   /** Appends one event, already serialised as JSON. */
   write(line: string): void {
     // A consumer that stopped reading must not grow the sensor's memory without bound.
-    if (this.stream.writableLength > 64 * 1024 * 1024) {
+    if (this.stream.writableLength + this.pendingBytes > MAX_BUFFERED_BYTES) {
       this.dropped++;
       return;
     }
     this.pending.push(line);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flush);
+    // String length undercounts multi-byte text, which only makes the flush come later than 64 KiB.
+    this.pendingBytes += line.length + 1;
+    if (this.pendingBytes >= COALESCE_BYTES) this.flush();
+    else if (this.timer === undefined) {
+      this.timer = setTimeout(this.flush, COALESCE_MS);
+      // Lines still waiting at exit are written by close(); the window alone keeps nothing alive.
+      this.timer.unref();
     }
   }
 
   private readonly flush = (): void => {
-    this.flushScheduled = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.pending.length === 0) return;
     const text = `${this.pending.join('\n')}\n`;
     this.pending = [];
+    this.pendingBytes = 0;
     this.stream.write(text);
   };
 

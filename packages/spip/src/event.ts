@@ -77,8 +77,9 @@ const decoder = new TextDecoder('utf-8', { fatal: false });
  */
 export function buildEvent(record: ConnectionRecord, sensor: SensorIdentity): Record<string, unknown> {
   const ipv6 = record.sourceIp.includes(':');
+  const start = new Date(record.startedAt).toISOString();
   const event: Record<string, unknown> = {
-    '@timestamp': new Date(record.startedAt).toISOString(),
+    '@timestamp': start,
     event: {
       id: record.id,
       ingested_by: 'spip',
@@ -87,8 +88,9 @@ export function buildEvent(record: ConnectionRecord, sensor: SensorIdentity): Re
       type: ['connection'],
       action: record.action,
       dataset: 'spip.connection',
-      start: new Date(record.startedAt).toISOString(),
-      end: new Date(record.endedAt).toISOString(),
+      start,
+      // Most connections end within the millisecond they started in.
+      end: record.endedAt === record.startedAt ? start : new Date(record.endedAt).toISOString(),
       // ECS event.duration is in nanoseconds.
       duration: Math.max(0, record.endedAt - record.startedAt) * 1_000_000,
     },

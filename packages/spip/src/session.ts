@@ -180,7 +180,12 @@ export class Session {
       return this.drain(reader, 'payload');
     }
     this.record.http = request;
-    await this.write(httpResponse(this.context.config, this.record.sourceIp, request.method === 'HEAD'));
+    const response = httpResponse(this.context.config, this.record.sourceIp, request.method === 'HEAD');
+    // On a plain socket the answer and the FIN go out in one end() call, without a write
+    // callback, promise and timer per connection. Over TLS the answer keeps its awaited write,
+    // so that bytesOut is read after TLS has written it, as before.
+    if (this.stream === this.socket) return this.finish('http', response);
+    await this.write(response);
     return this.finish('http');
   }
 
@@ -213,7 +218,8 @@ export class Session {
     });
   }
 
-  private finish(action: ConnectionAction): void {
+  /** Ends the connection, after `last` when given, and emits its event. */
+  private finish(action: ConnectionAction, last?: string): void {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.lifetime);
@@ -224,14 +230,19 @@ export class Session {
     // Reading stops at a full buffer, so whether more would have followed is unknown: a client
     // whose bytes filled the cap exactly counts as truncated rather than as complete.
     record.truncated = this.payload.truncated || this.payload.full;
+    const answering = last !== undefined && !this.stream.destroyed && this.stream.writable;
+    if (answering) this.stream.end(last);
+    else this.stream.end();
     record.bytesIn = this.socket.bytesRead;
+    // Counts what end() handed over too, sent or still queued, as a completed write() would have.
     record.bytesOut = this.socket.bytesWritten;
-    this.stream.end();
     // Give the last response a moment to leave, then release the socket whatever the client does.
+    // An answer the kernel did not take at once gets the write deadline, as write() gives it.
+    const grace = answering && this.stream.writableLength > 0 ? this.context.config.write_timeout_seconds * 1000 : 1000;
     setTimeout(() => {
       this.stream.destroy();
       this.socket.destroy();
-    }, 1000).unref();
+    }, grace).unref();
     this.context.done(record);
   }
 }

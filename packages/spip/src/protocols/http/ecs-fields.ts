@@ -69,8 +69,10 @@ function headerObject(headers: readonly HttpHeader[]): Record<string, string> {
     const key = name.toLowerCase();
     const existing = Object.hasOwn(out, key) ? out[key] : undefined;
     const joined = existing === undefined ? value : `${existing}${key === 'cookie' ? '; ' : ', '}${value}`;
-    // defineProperty, so a header named "__proto__" becomes data instead of a prototype change.
-    Object.defineProperty(out, key, { value: joined, enumerable: true, writable: true, configurable: true });
+    // defineProperty, so a header named "__proto__" becomes data instead of a prototype change;
+    // only there, as it turns the object into a slow dictionary.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: joined, enumerable: true, writable: true, configurable: true });
+    else out[key] = joined;
   }
   return out;
 }
