@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigText } from '../config/load.js';
@@ -24,9 +24,11 @@ test('a trigger during a reload gets a reload of its own afterwards; later ones 
     } as unknown as Logger;
     const reloader = new TokenReloader(config, store, new Metrics(), logger, () => undefined);
 
+    // A file replaced (by rename, as deployments do) while a reload may already have read it
+    // needs a reload of its own: triggers that arrive during a running reload get one more.
+    await writeFile(`${path}.new`, 'token-two,sensor-b\n', { mode: 0o600 });
+    await rename(`${path}.new`, path);
     const first = reloader.reload('first');
-    // The running reload may already have read the file: this change needs a reload of its own.
-    await writeFile(path, 'token-two,sensor-b\n');
     const second = reloader.reload('second');
     const third = reloader.reload('third');
     assert.equal(second, third);
