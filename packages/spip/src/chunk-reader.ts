@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { Deadlines } from './deadlines.js';
 
 export type ReadResult = Buffer | 'end' | 'timeout';
 
@@ -10,7 +11,7 @@ export class ChunkReader {
   private queue: Buffer[] = [];
   private ended = false;
   private waiter: ((result: ReadResult) => void) | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private deadline = 0;
 
   constructor(private readonly stream: Duplex) {
     stream.on('data', this.onData);
@@ -23,10 +24,20 @@ export class ChunkReader {
   next(timeoutMs: number): Promise<ReadResult> {
     if (this.queue.length > 0) return Promise.resolve(this.take());
     if (this.ended) return Promise.resolve('end');
+    this.deadline = Date.now() + timeoutMs;
     return new Promise((resolve) => {
       this.waiter = resolve;
-      this.timer = setTimeout(() => this.settle('timeout'), timeoutMs);
+      reads.watch(this);
     });
+  }
+
+  get expiresAt(): number {
+    return this.deadline;
+  }
+
+  /** Called by the sweep once the read's deadline has passed. */
+  expire(): void {
+    this.settle('timeout');
   }
 
   /** Stops listening and hands back whatever arrived but was not read yet. */
@@ -57,10 +68,12 @@ export class ChunkReader {
   };
 
   private settle(result: ReadResult): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    reads.unwatch(this);
     const waiter = this.waiter;
     this.waiter = undefined;
     waiter?.(result);
   }
 }
+
+// Pending reads share one sweep instead of a timer each; see Deadlines for its granularity.
+const reads = new Deadlines<ChunkReader>(250);

@@ -35,7 +35,8 @@ export class Listener {
     for (const port of this.config.ports) {
       // allowHalfOpen: clients like `printf … | nc` close their side right after sending and
       // still wait for the answer; without it Node would close ours before we could reply.
-      const server = net.createServer({ allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) => this.accept(socket));
+      let local: { address: string; port: number } | undefined;
+      const server = net.createServer({ allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) => this.accept(socket, local));
       await new Promise<void>((resolve, reject) => {
         server.once('error', (error: NodeJS.ErrnoException) => reject(new Error(`Failed to create listener: listen ${this.config.ip}:${port}: ${error.code === 'EADDRINUSE' ? 'address already in use' : error.message}`)));
         server.listen({ host: this.config.ip, port, backlog: 4096 }, resolve);
@@ -43,6 +44,9 @@ export class Listener {
       server.on('error', (error) => this.log('error', 'listener error', { port, error: error.message }));
       this.servers.push(server);
       const address = server.address() as net.AddressInfo;
+      // A listener on one specific address gives every connection that local endpoint; only a
+      // wildcard listener needs to ask the kernel per connection.
+      if (!isWildcard(address.address)) local = { address: address.address, port: address.port };
       this.log('info', `Listening on ${this.config.ip}:${address.port}`, { port: address.port });
     }
   }
@@ -64,14 +68,14 @@ export class Listener {
     return forced;
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: net.Socket, local: { address: string; port: number } | undefined): void {
     const sourceIp = normaliseAddress(socket.remoteAddress ?? '');
     if (sourceIp === '') {
       socket.destroy();
       return;
     }
     socket.on('error', () => undefined);
-    const { endpoint, redirected } = originalDestination(socket);
+    const { endpoint, redirected } = originalDestination(socket, local);
     const destination = { address: endpoint.address, port: endpoint.port, redirected };
     if (!this.bucket.take()) return this.reject(socket, sourceIp, destination, 'rate-limited');
     const fromIp = this.perIp.get(sourceIp) ?? 0;
@@ -99,4 +103,8 @@ export class Listener {
     this.emit(newConnectionRecord(sourceIp, socket.remotePort ?? 0, destination, action));
     socket.destroy();
   }
+}
+
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::' || address === '';
 }

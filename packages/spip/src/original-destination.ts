@@ -33,7 +33,8 @@ export const originalDestinationAvailable: boolean = binding !== undefined;
 const MAPPED_IPV4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
 
 function endpoint(address: string, port: number): Endpoint {
-  const unmapped = MAPPED_IPV4.exec(address)?.[1] ?? address;
+  // The prefix test spares the regular expression for the addresses that cannot match it.
+  const unmapped = address.startsWith('::') ? (MAPPED_IPV4.exec(address)?.[1] ?? address) : address;
   return { address: unmapped, port, family: net.isIPv6(unmapped) ? 6 : 4 };
 }
 
@@ -52,10 +53,12 @@ function fileDescriptor(socket: net.Socket): number | undefined {
  * Every failure (no NAT entry, no conntrack, no addon, a closed socket, not
  * Linux) falls back to the local address and port; it never throws. Node
  * forgets the local address once a socket is closed, so call this when the
- * connection is accepted: a closed socket reports "" and port 0.
+ * connection is accepted: a closed socket reports "" and port 0. `knownLocal`, the address of
+ * a listener bound to one specific address, saves the getsockname call: every connection it
+ * accepts has exactly that local endpoint.
  */
-export function originalDestination(socket: net.Socket): { endpoint: Endpoint; redirected: boolean } {
-  const local = endpoint(socket.localAddress ?? '', socket.localPort ?? 0);
+export function originalDestination(socket: net.Socket, knownLocal?: { address: string; port: number }): { endpoint: Endpoint; redirected: boolean } {
+  const local = knownLocal !== undefined ? endpoint(knownLocal.address, knownLocal.port) : endpoint(socket.localAddress ?? '', socket.localPort ?? 0);
   const fd = fileDescriptor(socket);
   if (binding === undefined || fd === undefined) return { endpoint: local, redirected: false };
   let original: Endpoint;

@@ -37,8 +37,9 @@ export async function startSensor(config: SpipConfig, log: Log = createLog(confi
     log('info', 'Loom enabled', { url: l.url, sensor_id: l.sensor_id, spool_dir: l.spool_dir || undefined });
   }
   const connections = { count: (_action: string): void => undefined };
+  const identity = { name: config.name, communityIdSeed: config.community_id_seed };
   const listener: Listener = new Listener(config, secureContext, (record) => {
-    const event = buildEvent(record, { name: config.name, communityIdSeed: config.community_id_seed });
+    const event = buildEvent(record, identity);
     connections.count(record.action);
     // Serialised once, for the local log and for Loom alike.
     const line = JSON.stringify(event);

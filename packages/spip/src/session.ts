@@ -2,10 +2,11 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { ChunkReader } from './chunk-reader.js';
+import { Deadlines } from './deadlines.js';
 import type { SpipConfig } from './config/types.js';
 import { newConnectionRecord, type ConnectionAction, type ConnectionRecord } from './event.js';
 import { PayloadBuffer } from './payload-buffer.js';
-import { parseHttpRequest, probeHttp } from './protocols/http/request.js';
+import { parseHttpRequest, probeHttp, type HttpProbe, type HttpRequest } from './protocols/http/request.js';
 import { parseKexInit, parseSshIdentification } from './protocols/ssh/ssh.js';
 import { parseClientHello, probeClientHello } from './protocols/tls/client-hello.js';
 
@@ -28,7 +29,8 @@ export class Session {
   private payload: PayloadBuffer;
   private stream: Duplex;
   private finished = false;
-  private readonly lifetime: NodeJS.Timeout;
+  /** When the sweep acts: the lifetime cap while the session runs, the socket's release once finished. */
+  private deadline: number;
 
   constructor(private readonly socket: Socket, private readonly context: SessionContext) {
     const { destination, config } = context;
@@ -37,7 +39,23 @@ export class Session {
     this.record = newConnectionRecord(normaliseAddress(socket.remoteAddress ?? ''), socket.remotePort ?? 0, destination);
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
-    this.lifetime = setTimeout(() => this.finish(this.record.action === 'connect-only' ? 'timeout' : this.record.action), config.max_connection_seconds * 1000);
+    this.deadline = this.record.startedAt + config.max_connection_seconds * 1000;
+    sessions.watch(this);
+  }
+
+  /** Called by the sweep once the deadline has passed. */
+  expire(): void {
+    if (!this.finished) {
+      this.finish(this.record.action === 'connect-only' ? 'timeout' : this.record.action);
+      return;
+    }
+    sessions.unwatch(this);
+    this.stream.destroy();
+    this.socket.destroy();
+  }
+
+  get expiresAt(): number {
+    return this.deadline;
   }
 
   async run(): Promise<void> {
@@ -54,21 +72,29 @@ export class Session {
     this.finish(this.record.action === 'connect-only' ? 'timeout' : this.record.action);
   }
 
-  private get seconds(): { firstByte: number; read: number; handshake: number } {
-    const c = this.context.config;
-    return { firstByte: c.first_byte_timeout_seconds * 1000, read: c.read_timeout_seconds * 1000, handshake: c.handshake_timeout_seconds * 1000 };
+  // Milliseconds, read per wait rather than bundled into an object on every call.
+  private get firstByteMs(): number {
+    return this.context.config.first_byte_timeout_seconds * 1000;
+  }
+
+  private get readMs(): number {
+    return this.context.config.read_timeout_seconds * 1000;
+  }
+
+  private get handshakeMs(): number {
+    return this.context.config.handshake_timeout_seconds * 1000;
   }
 
   private async converse(): Promise<void> {
     const raw = new ChunkReader(this.socket);
-    const first = await raw.next(this.seconds.firstByte);
+    const first = await raw.next(this.firstByteMs);
     if (first === 'end') return this.finish('connect-only');
     if (first === 'timeout') return this.finish('timeout');
 
     let buffered = first;
     let probe = probeClientHello(buffered, this.context.config.max_payload_bytes);
     while (probe.kind === 'need-more') {
-      const more = await raw.next(this.seconds.handshake);
+      const more = await raw.next(this.handshakeMs);
       if (more === 'timeout') {
         // A stalled ClientHello is a failed handshake: answering it as plain data would send
         // text into a TLS stream and hold the connection for another read_timeout_seconds.
@@ -98,7 +124,7 @@ export class Session {
     const tlsSocket = new tls.TLSSocket(this.socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] });
     tlsSocket.on('error', () => undefined);
     this.stream = tlsSocket;
-    const handshake = await secured(tlsSocket, this.seconds.handshake);
+    const handshake = await secured(tlsSocket, this.handshakeMs);
     if (handshake !== 'ok') {
       this.record.tlsError = handshake;
       return this.finish('tls-handshake-failed');
@@ -112,17 +138,37 @@ export class Session {
     };
     this.record.action = 'tls-handshake';
     const decrypted = new ChunkReader(tlsSocket);
-    const firstPlain = await decrypted.next(this.seconds.read);
+    const firstPlain = await decrypted.next(this.readMs);
     if (typeof firstPlain === 'string') return this.finish('tls-handshake');
     return this.application(decrypted, firstPlain);
   }
 
-  /** Plain (or decrypted) application data: SSH, HTTP or anything else. */
-  private async application(reader: ChunkReader, first: Buffer): Promise<void> {
+  /**
+   * Plain (or decrypted) application data: SSH, HTTP or anything else. Most probes send a whole
+   * request in their first segment; that case is answered here without entering the awaited
+   * read loops, whose promises and microtasks would otherwise be paid on every connection.
+   */
+  private application(reader: ChunkReader, first: Buffer): Promise<void> | undefined {
     this.payload.add(first);
-    const startsWith = (text: string): boolean => this.payload.bytes().subarray(0, text.length).toString('latin1') === text;
-    if (startsWith('SSH-')) return this.ssh(reader);
-    let httpProbe = probeHttp(this.payload.bytes());
+    const bytes = this.payload.bytes();
+    if (isSshIdentification(bytes)) return this.ssh(reader);
+    const httpProbe = probeHttp(bytes);
+    if (httpProbe === 'http' && this.stream === this.socket) {
+      const request = parseHttpRequest(bytes);
+      // The same conditions under which http() would stop reading at once.
+      const whole = request !== undefined && request.complete
+        && (request.contentLength === undefined || request.body.length >= request.contentLength || this.payload.full);
+      if (whole) {
+        this.record.action = 'http';
+        this.answerHttp(request);
+        return undefined;
+      }
+    }
+    return this.applicationSlow(reader, httpProbe);
+  }
+
+  private async applicationSlow(reader: ChunkReader, firstProbe: HttpProbe): Promise<void> {
+    let httpProbe = firstProbe;
     // Only a known method is worth waiting for: other text without a newline ("Hello TCP!")
     // is answered at once, as the earlier sensor did, instead of after read_timeout_seconds.
     while (httpProbe === 'maybe' && startsLikeKnownMethod(this.payload.bytes()) && !this.payload.full) {
@@ -179,14 +225,18 @@ export class Session {
       this.record.action = 'payload';
       return this.drain(reader, 'payload');
     }
+    if (this.stream === this.socket) return this.answerHttp(request);
     this.record.http = request;
-    const response = httpResponse(this.context.config, this.record.sourceIp, request.method === 'HEAD');
-    // On a plain socket the answer and the FIN go out in one end() call, without a write
-    // callback, promise and timer per connection. Over TLS the answer keeps its awaited write,
-    // so that bytesOut is read after TLS has written it, as before.
-    if (this.stream === this.socket) return this.finish('http', response);
-    await this.write(response);
+    // Over TLS the answer keeps its awaited write, so that bytesOut is read after TLS has
+    // written it, as before.
+    await this.write(httpResponse(this.context.config, this.record.sourceIp, request.method === 'HEAD'));
     return this.finish('http');
+  }
+
+  /** On a plain socket the answer and the FIN go out in one end() call, without a write callback, promise and timer. */
+  private answerHttp(request: HttpRequest): void {
+    this.record.http = request;
+    this.finish('http', httpResponse(this.context.config, this.record.sourceIp, request.method === 'HEAD'));
   }
 
   /** Reads until the client closes, goes quiet, or fills the payload cap. */
@@ -198,7 +248,7 @@ export class Session {
   /** Waits for more bytes; false when the client is gone or idle past read_timeout_seconds. */
   private async more(reader: ChunkReader): Promise<boolean> {
     if (this.finished) return false;
-    const chunk = await reader.next(this.seconds.read);
+    const chunk = await reader.next(this.readMs);
     if (typeof chunk === 'string') return false;
     this.payload.add(chunk);
     return !this.finished;
@@ -222,7 +272,6 @@ export class Session {
   private finish(action: ConnectionAction, last?: string): void {
     if (this.finished) return;
     this.finished = true;
-    clearTimeout(this.lifetime);
     const record = this.record;
     record.action = action;
     record.endedAt = Date.now();
@@ -239,13 +288,13 @@ export class Session {
     // Give the last response a moment to leave, then release the socket whatever the client does.
     // An answer the kernel did not take at once gets the write deadline, as write() gives it.
     const grace = answering && this.stream.writableLength > 0 ? this.context.config.write_timeout_seconds * 1000 : 1000;
-    setTimeout(() => {
-      this.stream.destroy();
-      this.socket.destroy();
-    }, grace).unref();
+    this.deadline = record.endedAt + grace;
     this.context.done(record);
   }
 }
+
+// The lifetime cap and the post-finish release share one sweep; see Deadlines for its granularity.
+const sessions = new Deadlines<Session>(250);
 
 function secured(socket: tls.TLSSocket, timeoutMs: number): Promise<'ok' | string> {
   return new Promise((resolve) => {
@@ -268,16 +317,45 @@ function secured(socket: tls.TLSSocket, timeoutMs: number): Promise<'ok' | strin
 
 const reasons: Record<number, string> = { 200: 'OK', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
+function isSshIdentification(bytes: Buffer): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x53 && bytes[1] === 0x53 && bytes[2] === 0x48 && bytes[3] === 0x2d;
+}
+
+interface ResponseTemplate {
+  body: string;
+  status: number;
+  contentType: string;
+  server: string;
+  /** The body split at each {source.ip}; a body without one is a single part. */
+  parts: string[];
+  partsBytes: number;
+  /** Everything before the Content-Length value, and everything after it up to the body. */
+  before: string;
+  after: string;
+}
+
+// Rebuilding the header block and scanning the body template cost more than the answer's own
+// bytes; only the client's address varies between connections of the same configuration.
+let template: ResponseTemplate | undefined;
+
+function responseTemplate(config: SpipConfig): ResponseTemplate {
+  const http = config.http;
+  const t = template;
+  // Compared by value: a configuration object may be edited in place between connections.
+  if (t !== undefined && t.body === http.body && t.status === http.status && t.contentType === http.content_type && t.server === http.server) return t;
+  const parts = http.body.split('{source.ip}');
+  const partsBytes = parts.reduce((sum, part) => sum + Buffer.byteLength(part), 0);
+  const before = `HTTP/1.1 ${http.status} ${reasons[http.status] ?? 'Status'}\r\nContent-Type: ${http.content_type}\r\nContent-Length: `;
+  const after = `\r\nConnection: close${http.server !== '' ? `\r\nServer: ${http.server}` : ''}\r\n\r\n`;
+  template = { body: http.body, status: http.status, contentType: http.content_type, server: http.server, parts, partsBytes, before, after };
+  return template;
+}
+
 export function httpResponse(config: SpipConfig, clientIp: string, head: boolean): string {
-  const body = config.http.body.replaceAll('{source.ip}', clientIp);
-  const lines = [
-    `HTTP/1.1 ${config.http.status} ${reasons[config.http.status] ?? 'Status'}`,
-    `Content-Type: ${config.http.content_type}`,
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Connection: close',
-  ];
-  if (config.http.server !== '') lines.push(`Server: ${config.http.server}`);
-  return `${lines.join('\r\n')}\r\n\r\n${head ? '' : body}`;
+  const t = responseTemplate(config);
+  const body = t.parts.length === 1 ? (t.parts[0] as string) : t.parts.join(clientIp);
+  const length = t.partsBytes + (t.parts.length - 1) * Buffer.byteLength(clientIp);
+  return `${t.before}${length}${t.after}${head ? '' : body}`;
 }
 
 const knownMethods = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE', 'PRI', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'SEARCH', 'REPORT'];
