@@ -37,14 +37,18 @@ export function fsErrorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The whole file in a SharedArrayBuffer, read in chunks on the thread pool. */
-export async function readShared(path: string): Promise<SharedArrayBuffer> {
-  let handle;
+/** Opens a database for reading; a failure names the file. */
+async function openReadable(path: string): Promise<Awaited<ReturnType<typeof open>>> {
   try {
-    handle = await open(path, 'r');
+    return await open(path, 'r');
   } catch (error) {
     throw new GeoDataError(path, `not readable: ${fsErrorText(error)}`);
   }
+}
+
+/** The whole file in a SharedArrayBuffer, read in chunks on the thread pool. */
+export async function readShared(path: string): Promise<SharedArrayBuffer> {
+  const handle = await openReadable(path);
   try {
     const { size } = await handle.stat();
     const data = new SharedArrayBuffer(size);
@@ -82,12 +86,7 @@ function unreadable(path: string, error: unknown): GeoDataError {
 
 /** Metadata from the end of the file only, to pick files in a directory without reading them whole. */
 export async function peekMetadata(path: string): Promise<MmdbMetadata> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    throw new GeoDataError(path, `not readable: ${fsErrorText(error)}`);
-  }
+  const handle = await openReadable(path);
   try {
     const { size } = await handle.stat();
     const length = Math.min(size, METADATA_MAX + METADATA_MARKER.length);
