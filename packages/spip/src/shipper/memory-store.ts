@@ -1,5 +1,4 @@
-import { EventQueue } from './event-queue.js';
-import type { DropHandler, EventStore, Ready, StoreCounts, Taken } from './store.js';
+import { EventQueue, type DropHandler, type EventStore, type Ready, type StoreCounts, type Taken } from '@loom/spool';
 
 /** The store without a spool directory: bounded memory, lost on exit (and counted then). */
 export class MemoryStore implements EventStore {

@@ -39,8 +39,7 @@ export interface ShipperStats {
   lastStatus: number | undefined;
 }
 
-export type LogLevel = 'info' | 'warn' | 'error';
-export type LogFn = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
+export type { LogFn, LogLevel } from '@loom/spool';
 
 /** Reasons under which ShipperStats.droppedEvents counts events that will never reach Loom. */
 export type DropReason =

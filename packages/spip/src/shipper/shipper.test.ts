@@ -5,11 +5,9 @@ import { mkdir, readFile, readdir, stat, truncate, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IngestServer, collectLogs, waitUntil } from '../../test/helpers/shipper-server.js';
-import { DEAD_LETTER_FILE } from './dead-letters.js';
-import { scanSegment } from './frame.js';
+import { DEAD_LETTER_FILE, QUARANTINE_DIR, scanSegment } from '@loom/spool';
 import type { ShipperOptions } from './options.js';
 import { Shipper } from './shipper.js';
-import { QUARANTINE_DIR } from './spool-files.js';
 
 const root = mkdtempSync(join(tmpdir(), 'spip-shipper-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -1,11 +1,8 @@
+import { DeadLetters, DiskSpool, Throttle, bodySize, type DeadLetter, type EventStore, type Ready, type Taken } from '@loom/spool';
 import { encodeBody } from './body.js';
-import { DeadLetters, type DeadLetter } from './dead-letters.js';
 import { MemoryStore } from './memory-store.js';
 import { validateOptions, type DropReason, type LogFn, type ShipperOptions, type ShipperStats } from './options.js';
 import { decide } from './retry-policy.js';
-import { DiskSpool } from './spool.js';
-import { bodySize, type EventStore, type Ready, type Taken } from './store.js';
-import { Throttle } from './throttle.js';
 import { Transport, type PostOutcome } from './transport.js';
 
 const STATUS_INTERVAL_MS = 60_000;

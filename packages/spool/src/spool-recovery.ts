@@ -1,7 +1,7 @@
 import { open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, scanSegment } from './frame.js';
-import type { LogFn } from './options.js';
+import type { LogFn } from './types.js';
 import { ACK_FILE, SEGMENT_NAME, decodeAck, quarantineFile, replaceFile, segmentName } from './spool-files.js';
 import type { DropHandler, Position } from './store.js';
 
@@ -142,6 +142,6 @@ async function readAck(dir: string, log: LogFn): Promise<{ segment: number; offs
     throw error;
   }
   const ack = decodeAck(buf);
-  if (ack === undefined && buf.length > 0) log('warn', 'spool: the ack file is damaged; resending the whole spool (Loom may see some events twice)', { file });
+  if (ack === undefined && buf.length > 0) log('warn', 'spool: the ack file is damaged; resending the whole spool (the receiver may see some events twice)', { file });
   return ack;
 }

@@ -6,15 +6,16 @@ import { crc32 } from './crc32.js';
  *   segment = "SPIPSEG1" frame*
  *   frame   = length:u32be  payloadCrc:u32be  headerCrc:u32be  payload[length]
  *
- * payloadCrc is the CRC-32 of the payload (one event as compact JSON); headerCrc is the
+ * payloadCrc is the CRC-32 of the payload (one record: an event, or a batch of them); headerCrc is the
  * CRC-32 of the first eight header bytes. The header's own checksum matters: it tells a
  * damaged length apart from a damaged payload, so that one bad payload costs one record
  * instead of everything after it, and a torn tail is never mistaken for corruption.
  */
+// The name comes from the sensor, which used this format first; kept so existing spools still open.
 export const SEGMENT_MAGIC = Buffer.from('SPIPSEG1', 'latin1');
 export const SEGMENT_HEADER_BYTES = SEGMENT_MAGIC.length;
 export const FRAME_HEADER_BYTES = 12;
-/** A length above this is damage, not an event (Loom's largest possible body). */
+/** A length above this is damage, not a record (Loom's largest possible body). */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 
 export function frameHeader(payload: Buffer): Buffer {

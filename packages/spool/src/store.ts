@@ -1,4 +1,4 @@
-import type { DropReason } from './options.js';
+import type { SpoolDropReason } from './types.js';
 
 /** Where a spool record ends: the reader position just after it. */
 export interface Position {
@@ -36,7 +36,7 @@ export interface StoreCounts {
  * the order they went in; `ack` and `release` settle a taken batch from its first record.
  */
 export interface EventStore {
-  /** Set by the shipper: called whenever records become ready. */
+  /** Set by the reader (the shipper, an outbox): called whenever records become ready. */
   onReady: () => void;
   open(): Promise<void>;
   /** Synchronous and bounded: may drop the oldest record to make room. */
@@ -54,7 +54,7 @@ export interface EventStore {
   close(): Promise<number>;
 }
 
-export type DropHandler = (reason: DropReason, events: number, detail?: Record<string, unknown>) => void;
+export type DropHandler = (reason: SpoolDropReason, events: number, detail?: Record<string, unknown>) => void;
 
 /** Size of a JSON array body holding records of these sizes: brackets plus commas. */
 export function bodySize(recordBytes: number, records: number): number {

@@ -1,6 +1,6 @@
 import { open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LogFn } from './options.js';
+import type { LogFn } from './types.js';
 import { Throttle } from './throttle.js';
 
 export interface DeadLetter {
@@ -15,7 +15,7 @@ export const DEAD_LETTER_FILE = 'dead-letter.ndjson';
 const PREVIEW_CHARS = 200;
 
 /**
- * Events Loom will never accept, kept with the reason so an operator can see what was
+ * Events a destination will never accept, kept with the reason so an operator can see what was
  * refused and send it again by hand. With a spool directory they go to
  * dead-letter.ndjson (rotated once to .1 at `maxFileBytes`); without one, each is logged.
  * Either way the caller has already counted them as dropped.
@@ -30,6 +30,8 @@ export class DeadLetters {
     private readonly dir: string | undefined,
     private readonly maxFileBytes: number,
     private readonly log: LogFn,
+    /** Names the component in log messages, e.g. "shipper" or "output clickhouse". */
+    private readonly label = 'shipper',
   ) {}
 
   get file(): string | undefined {
@@ -57,7 +59,7 @@ export class DeadLetters {
     const summary = { reason: first.reason, events: letters.length, status: first.status, error: first.error, message: first.message };
     if (file === undefined) {
       if (suppressed !== undefined) {
-        this.log('warn', 'shipper: events dead-lettered (no spool directory: they are not kept)', {
+        this.log('warn', `${this.label}: events dead-lettered (no spool directory: they are not kept)`, {
           ...summary, preview: first.record.toString('utf8', 0, Math.min(first.record.length, PREVIEW_CHARS)), ...(suppressed > 0 ? { suppressed } : {}),
         });
       }
@@ -73,10 +75,10 @@ export class DeadLetters {
     try {
       await this.append(file, data);
     } catch (error) {
-      this.log('error', 'shipper: could not write dead letters; they are lost', { ...summary, file, error: error instanceof Error ? error.message : String(error) });
+      this.log('error', `${this.label}: could not write dead letters; they are lost`, { ...summary, file, error: error instanceof Error ? error.message : String(error) });
       return;
     }
-    if (suppressed !== undefined) this.log('warn', 'shipper: events dead-lettered', { ...summary, file, ...(suppressed > 0 ? { suppressed } : {}) });
+    if (suppressed !== undefined) this.log('warn', `${this.label}: events dead-lettered`, { ...summary, file, ...(suppressed > 0 ? { suppressed } : {}) });
   }
 
   private async append(file: string, data: Buffer): Promise<void> {
@@ -88,7 +90,7 @@ export class DeadLetters {
       await this.handle.close();
       this.handle = undefined;
       await rename(file, `${file}.1`);
-      this.log('info', 'shipper: dead-letter file rotated', { file, previous: `${file}.1` });
+      this.log('info', `${this.label}: dead-letter file rotated`, { file, previous: `${file}.1` });
       this.size = 0;
       this.handle = await open(file, 'a', 0o600);
     }

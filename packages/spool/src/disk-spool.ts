@@ -3,7 +3,7 @@ import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { EventQueue } from './event-queue.js';
 import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, frameHeader, readFrame, type FrameRead } from './frame.js';
-import type { LogFn } from './options.js';
+import type { LogFn } from './types.js';
 import { ACK_FILE, closeQuietly, encodeAck, quarantineFile, segmentName, syncDir, writeAll } from './spool-files.js';
 import { recoverSpool, type Segment } from './spool-recovery.js';
 import { bodySize, type DropHandler, type EventStore, type Position, type Ready, type StoreCounts, type Taken } from './store.js';

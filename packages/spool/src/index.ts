@@ -1,0 +1,10 @@
+export { DiskSpool, type SpoolOptions } from './disk-spool.js';
+export { DeadLetters, DEAD_LETTER_FILE, type DeadLetter } from './dead-letters.js';
+export { EventQueue } from './event-queue.js';
+export { Ring } from './ring.js';
+export { Throttle } from './throttle.js';
+export { crc32 } from './crc32.js';
+export { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, frameHeader, readFrame, scanSegment, type FrameRead } from './frame.js';
+export { ACK_FILE, QUARANTINE_DIR, SEGMENT_NAME, decodeAck, segmentName } from './spool-files.js';
+export { bodySize, type DropHandler, type EventStore, type Position, type Ready, type StoreCounts, type Taken } from './store.js';
+export type { LogFn, LogLevel, SpoolDropReason } from './types.js';
