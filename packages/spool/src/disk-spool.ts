@@ -15,6 +15,27 @@ export interface SpoolOptions {
   memoryMaxEvents: number;
   onDrop: DropHandler;
   log: LogFn;
+  /**
+   * What happens when new records do not fit under maxBytes: the oldest segments give way
+   * (a sensor must keep capturing), or appendDurable refuses them (a receiver that can tell
+   * its client to retry later must never drop what it already acknowledged). Default drop_oldest.
+   */
+  whenFull?: 'drop_oldest' | 'reject';
+}
+
+/** appendDurable refused records because the spool is at its size limit. */
+export class SpoolFullError extends Error {
+  override name = 'SpoolFullError';
+  constructor(readonly neededBytes: number, readonly maxBytes: number) {
+    super(`spool is full: ${neededBytes} more bytes would exceed its limit of ${maxBytes} bytes`);
+  }
+}
+
+interface DurableWrite {
+  records: Buffer[];
+  bytes: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
 }
 
 const READ_CHUNK_BYTES = 256 * 1024;
@@ -71,6 +92,9 @@ export class DiskSpool implements EventStore {
   private memoryInFlight = 0;
   private lock: Promise<unknown> = Promise.resolve();
   private readonly throttle = new Throttle(60_000);
+  private durable: DurableWrite[] = [];
+  private durableBytes = 0;
+  private lastWriteError: unknown;
 
   constructor(private readonly options: SpoolOptions) {
     this.dir = resolve(options.dir);
@@ -108,6 +132,28 @@ export class DiskSpool implements EventStore {
     this.scheduleFlush();
   }
 
+  /**
+   * Appends records and resolves once they are written and fdatasync'ed, together with
+   * whatever else arrived in the same group-commit window. Rejects when the spool is
+   * closed, when the write fails (records of the failed write may be on disk already: a
+   * retry by the caller's client can then duplicate them, never lose them), or with
+   * SpoolFullError when whenFull is 'reject' and they do not fit.
+   */
+  appendDurable(records: Buffer[]): Promise<void> {
+    if (!this.opened || this.closing) return Promise.reject(new Error(`spool ${this.dir} is closed`));
+    let bytes = 0;
+    for (const record of records) bytes += FRAME_HEADER_BYTES + record.length;
+    if (records.length === 0) return Promise.resolve();
+    if (this.options.whenFull === 'reject' && this.totalBytes() + this.durableBytes + bytes + SEGMENT_HEADER_BYTES > this.options.maxBytes) {
+      return Promise.reject(new SpoolFullError(bytes, this.options.maxBytes));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.durable.push({ records, bytes, resolve, reject });
+      this.durableBytes += bytes;
+      this.scheduleFlush();
+    });
+  }
+
   ready(): Ready {
     let events = 0;
     let bytes = 0;
@@ -134,12 +180,17 @@ export class DiskSpool implements EventStore {
     return this.writeFailing ? 0 : this.pendingQueue.length;
   }
 
-  take(maxEvents: number, maxBodyBytes: number): Promise<Taken | undefined> {
+  /**
+   * Reads records in order, up to `maxEvents` and `maxBodyBytes` (always at least one).
+   * `weigh` says how many events a record holds when records carry several (default 1).
+   */
+  take(maxEvents: number, maxBodyBytes: number, weigh?: (record: Buffer) => number): Promise<Taken | undefined> {
     return this.serial(async () => {
       const records: Buffer[] = [];
       const ends: Position[] = [];
       let bytes = 0;
-      while (records.length < maxEvents) {
+      let events = 0;
+      while (events < maxEvents) {
         const seg = this.readerSegment();
         if (seg === undefined) break;
         if (this.reader.offset >= seg.size) {
@@ -151,6 +202,9 @@ export class DiskSpool implements EventStore {
         const frame = await this.frameAt(seg, this.reader.offset);
         if (frame.kind === 'ok') {
           if (records.length > 0 && bodySize(bytes + frame.payload.length, records.length + 1) > maxBodyBytes) break;
+          const weight = weigh === undefined ? 1 : weigh(frame.payload);
+          if (records.length > 0 && events + weight > maxEvents) break;
+          events += weight;
           records.push(frame.payload);
           bytes += frame.payload.length;
           this.reader = { segment: seg.id, offset: frame.end, index: this.reader.index + 1 };
@@ -220,6 +274,7 @@ export class DiskSpool implements EventStore {
     this.writeFailing = false;
     await this.flushRun;
     if (!this.opened) return this.pendingQueue.length + this.memoryInFlight;
+    while (this.durable.length > 0) await this.flushDurable();
     while (this.pendingQueue.length > 0) {
       const group = this.pendingQueue.drain(WRITE_GROUP_BYTES);
       const written = await this.serial(() => this.append(group));
@@ -247,16 +302,26 @@ export class DiskSpool implements EventStore {
 
   // ---- writing ----
 
+  private pendingWritable(): boolean {
+    return this.pendingQueue.length > 0 && !this.writeFailing;
+  }
+
   private scheduleFlush(): void {
-    if (!this.opened || this.closing || this.writeFailing || this.flushRun !== undefined || this.pendingQueue.length === 0) return;
+    if (!this.opened || this.closing || this.flushRun !== undefined) return;
+    if (!this.pendingWritable() && this.durable.length === 0) return;
     this.flushRun = (async () => {
       try {
         let started = Date.now();
         for (;;) {
           // A sync per group costs the same for one event as for a thousand: let events gather.
           await new Promise<void>((r) => setTimeout(r, Math.max(0, started + GROUP_WINDOW_MS - Date.now())));
-          if (this.pendingQueue.length === 0 || this.writeFailing || this.closing) break;
+          if (this.closing || (!this.pendingWritable() && this.durable.length === 0)) break;
           started = Date.now();
+          if (this.durable.length > 0) await this.flushDurable();
+          if (!this.pendingWritable()) {
+            this.onReady();
+            continue;
+          }
           const group = this.pendingQueue.drain(WRITE_GROUP_BYTES);
           const written = await this.serial(() => this.append(group));
           if (written > 0) {
@@ -273,6 +338,32 @@ export class DiskSpool implements EventStore {
         this.flushRun = undefined;
       }
     })();
+  }
+
+  /** Writes every waiting durable append in one group and settles each waiter. */
+  private async flushDurable(): Promise<void> {
+    const waiters = this.durable;
+    this.durable = [];
+    this.durableBytes = 0;
+    const records = waiters.flatMap((waiter) => waiter.records);
+    let written: number;
+    if (this.options.whenFull === 'reject' && this.totalBytes() + waiters.reduce((n, w) => n + w.bytes, 0) + SEGMENT_HEADER_BYTES > this.options.maxBytes) {
+      // Checked again: the size changed between the caller's check and this write.
+      written = 0;
+      this.lastWriteError = new SpoolFullError(waiters.reduce((n, w) => n + w.bytes, 0), this.options.maxBytes);
+    } else {
+      written = await this.serial(() => this.append(records));
+    }
+    if (written > 0) this.readySince ??= Date.now();
+    let covered = 0;
+    for (const waiter of waiters) {
+      covered += waiter.records.length;
+      if (covered <= written) waiter.resolve();
+      else {
+        const cause = this.lastWriteError;
+        waiter.reject(cause instanceof SpoolFullError ? cause : new Error(`spool write failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause }));
+      }
+    }
   }
 
   private enterWriteFailing(): void {
@@ -310,7 +401,7 @@ export class DiskSpool implements EventStore {
           bytes += frameBytes;
           n++;
         }
-        await this.makeRoom(bytes);
+        if (this.options.whenFull !== 'reject') await this.makeRoom(bytes);
         if (this.active === undefined || this.active.segment.size >= this.target) await this.startSegment();
         const { segment, handle } = this.active as { segment: Segment; handle: FileHandle };
         await writeAll(handle, Buffer.concat(parts, bytes), segment.size);
@@ -320,6 +411,7 @@ export class DiskSpool implements EventStore {
         done += n;
       }
     } catch (error) {
+      this.lastWriteError = error;
       this.reportIo('write', error);
       await this.abandonActive();
     }

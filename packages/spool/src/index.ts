@@ -1,4 +1,4 @@
-export { DiskSpool, type SpoolOptions } from './disk-spool.js';
+export { DiskSpool, SpoolFullError, type SpoolOptions } from './disk-spool.js';
 export { DeadLetters, DEAD_LETTER_FILE, type DeadLetter } from './dead-letters.js';
 export { EventQueue } from './event-queue.js';
 export { Ring } from './ring.js';

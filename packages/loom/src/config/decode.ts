@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseListenAddress } from '../net/listen.js';
 import { DEFAULT_RISK_WEIGHTS } from '../transforms/risk/rules.js';
 import type { TokenSet } from './secrets.js';
-import { describeValue, type TomlValues } from './schema.js';
+import { TomlValues, describeValue } from './schema.js';
 import type { EnrichmentConfig, LimitsConfig, LogLevel, LoomConfig, OutputConfig, ServerConfig } from './types.js';
 
 /**
@@ -14,6 +14,10 @@ export interface Draft {
   config: LoomConfig;
   /** output.type as written ("" when absent); validate.ts decides whether it is supported. */
   outputType: string;
+  /** Each [[outputs]] entry with its type as written. */
+  outputList: { config: OutputConfig; typeWritten: string }[];
+  /** Whether an [output] table is written at all. */
+  outputWritten: boolean;
   kafkaKeysWritten: boolean;
   inlineTokens: TokenSet;
   errors: string[];
@@ -46,7 +50,8 @@ export function decode(v: TomlValues, sourcePath: string | undefined): Draft {
   const limits = decodeLimits(read);
   const enrichment = decodeEnrichment(read);
   const outputType = v.string('output.type') ?? '';
-  const output = decodeOutput(read);
+  const output = decodeOutput(read, 'output', outputType);
+  const outputList = decodeOutputList(read);
   const kafkaBrokers = v.stringArray('output.kafka_brokers');
   const kafkaTopic = v.string('output.kafka_topic');
   const logging = {
@@ -55,8 +60,10 @@ export function decode(v: TomlValues, sourcePath: string | undefined): Draft {
   };
   const observability = { metrics_enabled: v.boolean('observability.metrics_enabled') ?? false };
   return {
-    config: { server, auth, limits, enrichment, output, logging, observability, source_path: sourcePath },
+    config: { server, auth, limits, enrichment, output, outputs: [], logging, observability, source_path: sourcePath },
     outputType,
+    outputList,
+    outputWritten: v.has('output'),
     kafkaKeysWritten: kafkaBrokers !== undefined || kafkaTopic !== undefined,
     inlineTokens: inline,
     errors: v.errors,
@@ -260,38 +267,99 @@ function riskRules(read: Reader): EnrichmentConfig['risk'] {
   };
 }
 
-function decodeOutput(read: Reader): OutputConfig {
+const networkTypes = new Set(['clickhouse', 'elasticsearch', 'splunk_hec']);
+/** Events per request by destination: ClickHouse wants few large inserts; bulk and HEC requests stay moderate. */
+const defaultBatchEvents: Record<string, number> = { clickhouse: 10_000, elasticsearch: 2_000, splunk_hec: 1_000 };
+
+/** One output table: [output] (key "output") or an [[outputs]] entry (key "outputs[i]"). */
+function decodeOutput(read: Reader, key: string, typeWritten: string): OutputConfig {
+  const k = (name: string): string => `${key}.${name}`;
+  const network = networkTypes.has(typeWritten);
   const output: OutputConfig = {
     type: 'stdout',
-    file_path: read.path('output.file_path'),
-    file_max_size_bytes: read.int('output.file_max_size_bytes', { fallback: 0, zero: 'value', negative: 'error' }),
-    file_max_files: read.int('output.file_max_files', { fallback: 5, zero: 'error', negative: 'error', max: 1000 }),
-    file_fsync: read.bool('output.file_fsync', true),
-    elasticsearch_url: read.string('output.elasticsearch_url'),
-    elasticsearch_index: read.string('output.elasticsearch_index', 'loom-events'),
-    elasticsearch_user: read.string('output.elasticsearch_user'),
-    elasticsearch_pass: read.string('output.elasticsearch_pass'),
-    clickhouse_url: read.string('output.clickhouse_url'),
-    clickhouse_database: read.string('output.clickhouse_database', 'default'),
-    clickhouse_table: read.string('output.clickhouse_table', 'loom_events'),
-    clickhouse_user: read.string('output.clickhouse_user'),
-    clickhouse_password: read.string('output.clickhouse_password'),
+    name: read.string(k('name')),
+    key,
+    batch_max_events: read.int(k('batch_max_events'), { fallback: defaultBatchEvents[typeWritten] ?? 1000, zero: 'error', negative: 'error', max: 1_000_000 }),
+    batch_max_bytes: read.int(k('batch_max_bytes'), { fallback: 8 * MiB, zero: 'error', negative: 'error', max: 256 * MiB }),
+    batch_max_wait_ms: read.int(k('batch_max_wait_ms'), { fallback: 1000, zero: 'value', negative: 'error', max: 3_600_000 }),
+    request_timeout_ms: read.int(k('request_timeout_ms'), { fallback: 30_000, zero: 'error', negative: 'error', max: 3_600_000 }),
+    sync_timeout_ms: read.int(k('sync_timeout_ms'), { fallback: 10_000, zero: 'error', negative: 'error', max: 3_600_000 }),
+    compression: read.bool(k('compression'), true),
+    ca_file: read.path(k('ca_file')),
+    insecure_skip_verify: read.bool(k('insecure_skip_verify'), false),
+    dead_letter_max_bytes: read.int(k('dead_letter_max_bytes'), { fallback: 64 * MiB, zero: 'error', negative: 'error' }),
+    file_path: read.path(k('file_path')),
+    file_max_size_bytes: read.int(k('file_max_size_bytes'), { fallback: 0, zero: 'value', negative: 'error' }),
+    file_max_files: read.int(k('file_max_files'), { fallback: 5, zero: 'error', negative: 'error', max: 1000 }),
+    file_fsync: read.bool(k('file_fsync'), true),
+    elasticsearch_url: read.string(k('elasticsearch_url')),
+    elasticsearch_index: read.string(k('elasticsearch_index'), 'loom-events'),
+    elasticsearch_user: read.string(k('elasticsearch_user')),
+    elasticsearch_pass: read.string(k('elasticsearch_pass')),
+    elasticsearch_action: read.choice(k('elasticsearch_action'), ['index', 'create'] as const, 'index'),
+    elasticsearch_pipeline: read.string(k('elasticsearch_pipeline')),
+    elasticsearch_document_ids: read.bool(k('elasticsearch_document_ids'), true),
+    elasticsearch_data_stream: read.bool(k('elasticsearch_data_stream'), false),
+    elasticsearch_api_key: '',
+    clickhouse_url: read.string(k('clickhouse_url')),
+    clickhouse_database: read.string(k('clickhouse_database'), 'default'),
+    clickhouse_table: read.string(k('clickhouse_table'), 'loom_events'),
+    clickhouse_user: read.string(k('clickhouse_user')),
+    clickhouse_password: read.string(k('clickhouse_password')),
+    clickhouse_mode: read.choice(k('clickhouse_mode'), ['event_string', 'typed'] as const, 'event_string'),
+    clickhouse_dedup_token: read.choice(k('clickhouse_dedup_token'), ['auto', 'on', 'off'] as const, 'auto'),
+    splunk_hec_url: read.string(k('splunk_hec_url')),
+    splunk_hec_token: '',
+    splunk_hec_index: read.string(k('splunk_hec_index')),
+    splunk_hec_sourcetype: read.string(k('splunk_hec_sourcetype'), 'loom:ecs'),
+    splunk_hec_source: read.string(k('splunk_hec_source')),
+    splunk_hec_ack: read.bool(k('splunk_hec_ack'), false),
+    splunk_hec_ack_timeout_ms: read.int(k('splunk_hec_ack_timeout_ms'), { fallback: 60_000, zero: 'error', negative: 'error', max: 3_600_000 }),
+    credential_env: credentialEnv(read, key),
     outbox: {
-      enabled: read.bool('output.outbox.enabled', false),
-      dir: read.path('output.outbox.dir') || '/var/lib/loom/outbox',
+      // On by default for network outputs: acknowledged then means on disk, whatever the destination does.
+      enabled: read.bool(k('outbox.enabled'), network),
+      dir: read.path(k('outbox.dir')) || '/var/lib/loom/outbox',
       // Written 0 means unlimited: the earlier version could not express that at all.
-      max_bytes: read.int('output.outbox.max_bytes', { ...outboxRule(256 * MiB, 'output.outbox: max_bytes must be >= 0'), zero: 'value' }),
-      flush_interval_ms: read.int('output.outbox.flush_interval_ms', outboxRule(10000, 'output.outbox: flush_interval_ms must be >= 0')),
-      max_batch_size: read.int('output.outbox.max_batch_size', outboxRule(100, 'output.outbox: max_batch_size must be >= 0')),
-      retry_backoff_ms: read.int('output.outbox.retry_backoff_ms', outboxRule(1000, 'output.outbox: retry backoff values must be >= 0')),
-      retry_max_backoff_ms: read.int('output.outbox.retry_max_backoff_ms', outboxRule(30000, 'output.outbox: retry backoff values must be >= 0')),
+      max_bytes: read.int(k('outbox.max_bytes'), { ...outboxRule(256 * MiB, `${key}.outbox: max_bytes must be >= 0`), zero: 'value' }),
+      flush_interval_ms: read.int(k('outbox.flush_interval_ms'), outboxRule(10000, `${key}.outbox: flush_interval_ms must be >= 0`)),
+      max_batch_size: read.int(k('outbox.max_batch_size'), outboxRule(100, `${key}.outbox: max_batch_size must be >= 0`)),
+      retry_backoff_ms: read.int(k('outbox.retry_backoff_ms'), outboxRule(1000, `${key}.outbox: retry backoff values must be >= 0`)),
+      retry_max_backoff_ms: read.int(k('outbox.retry_max_backoff_ms'), outboxRule(30000, `${key}.outbox: retry backoff values must be >= 0`)),
+      when_full: read.choice(k('outbox.when_full'), ['reject', 'drop_oldest'] as const, 'reject'),
     },
   };
   const { retry_backoff_ms: backoff, retry_max_backoff_ms: maxBackoff } = output.outbox;
   if (maxBackoff < backoff) {
-    read.warnings.push(`output.outbox.retry_max_backoff_ms (${maxBackoff}) is below output.outbox.retry_backoff_ms (${backoff}): every retry waits ${maxBackoff} ms`);
+    read.warnings.push(`${key}.outbox.retry_max_backoff_ms (${maxBackoff}) is below ${key}.outbox.retry_backoff_ms (${backoff}): every retry waits ${maxBackoff} ms`);
   }
+  if (key === 'output' && read.values.has('output.name')) read.warnings.push('output.name is ignored: [output] is named after its type; names are for [[outputs]] entries');
   return output;
+}
+
+function credentialEnv(read: Reader, key: string): OutputConfig['credential_env'] {
+  const names: OutputConfig['credential_env'] = {};
+  for (const secret of ['clickhouse_password', 'elasticsearch_pass', 'elasticsearch_api_key', 'splunk_hec_token'] as const) {
+    const name = read.string(`${key}.${secret}_env`);
+    if (name === '') continue;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) read.errors.push(`${key}.${secret}_env: ${JSON.stringify(name)} is not an environment variable name`);
+    else names[secret] = name;
+  }
+  return names;
+}
+
+/** The [[outputs]] entries, each read with keys named "outputs[i].<key>" in messages. */
+function decodeOutputList(read: Reader): { config: OutputConfig; typeWritten: string }[] {
+  const tables = read.values.tableArray('outputs') ?? [];
+  return tables.map((table, i) => {
+    const key = `outputs[${i}]`;
+    const values = new TomlValues({ [key]: table }, key);
+    const sub = new Reader(values, read.warnings);
+    const typeWritten = values.string(`${key}.type`) ?? '';
+    const config = decodeOutput(sub, key, typeWritten);
+    read.errors.push(...values.errors);
+    return { config, typeWritten };
+  });
 }
 
 function outboxRule(fallback: number, negativeMessage: string): IntegerRule {

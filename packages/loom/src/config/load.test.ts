@@ -4,7 +4,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfigFile, loadConfigText } from './load.js';
-import { ConfigError } from './types.js';
+import { ConfigError, type OutputConfig } from './types.js';
 
 const env = { LOOM_SENSOR_spip01: 'test-token' };
 
@@ -78,7 +78,7 @@ test('tls with nonexistent cert and key files fails, naming each file', () => {
 
 test('the outbox with stdout output fails', () => {
   assert.deepEqual(errorLines('[output]\ntype = "stdout"\n[output.outbox]\nenabled = true\n'), [
-    'output: outbox requires type=clickhouse or type=elasticsearch (output.type is "stdout")',
+    'output: outbox requires type=clickhouse, type=elasticsearch or type=splunk_hec (output.type is "stdout")',
   ]);
 });
 
@@ -256,6 +256,32 @@ test('an empty config gets every default of the earlier version and of the new k
   const { outbox, ...output } = config.output;
   assert.deepEqual(output, {
     type: 'stdout',
+    name: 'stdout',
+    key: 'output',
+    batch_max_events: 1000,
+    batch_max_bytes: 8388608,
+    batch_max_wait_ms: 1000,
+    request_timeout_ms: 30000,
+    sync_timeout_ms: 10000,
+    compression: true,
+    ca_file: '',
+    insecure_skip_verify: false,
+    dead_letter_max_bytes: 67108864,
+    elasticsearch_action: 'index',
+    elasticsearch_pipeline: '',
+    elasticsearch_document_ids: true,
+    elasticsearch_data_stream: false,
+    elasticsearch_api_key: '',
+    clickhouse_mode: 'event_string',
+    clickhouse_dedup_token: 'auto',
+    splunk_hec_url: '',
+    splunk_hec_token: '',
+    splunk_hec_index: '',
+    splunk_hec_sourcetype: 'loom:ecs',
+    splunk_hec_source: '',
+    splunk_hec_ack: false,
+    splunk_hec_ack_timeout_ms: 60000,
+    credential_env: {},
     file_path: '',
     file_max_size_bytes: 0,
     file_max_files: 5,
@@ -278,7 +304,9 @@ test('an empty config gets every default of the earlier version and of the new k
     max_batch_size: 100,
     retry_backoff_ms: 1000,
     retry_max_backoff_ms: 30000,
+    when_full: 'reject',
   });
+  assert.deepEqual(config.outputs, [config.output], 'with nothing written, [output] is the one output');
   assert.deepEqual(config.logging, { level: 'info', format: 'json' });
   assert.deepEqual(config.observability, { metrics_enabled: false });
   assert.equal(config.source_path, undefined);
@@ -475,9 +503,9 @@ test('every problem is reported at once, in the order of the checks', () => {
 // Output types.
 
 test('output types: unknown, kafka and the per-type requirements', () => {
-  assert.deepEqual(errorLines('[output]\ntype = "mongodb"\n'), ['output: unknown type "mongodb" (use stdout, file, clickhouse or elasticsearch)']);
+  assert.deepEqual(errorLines('[output]\ntype = "mongodb"\n'), ['output: unknown type "mongodb" (use stdout, file, clickhouse, elasticsearch or splunk_hec)']);
   assert.deepEqual(errorLines('[output]\ntype = "kafka"\nkafka_brokers = ["k:9092"]\nkafka_topic = "t"\n'), [
-    'output.type: "kafka" is not supported (use stdout, file, clickhouse or elasticsearch)',
+    'output.type: "kafka" is not supported (use stdout, file, clickhouse, elasticsearch or splunk_hec)',
   ]);
   assert.deepEqual(errorLines('[output]\ntype = "file"\n'), ['output: file_path required when type=file']);
   assert.deepEqual(errorLines('[output]\ntype = "elasticsearch"\n'), ['output: elasticsearch_url required when type=elasticsearch']);
@@ -781,4 +809,55 @@ test('enrichment fields, intel lists and risk weights are checked key by key', (
 test('an unknown key inside an intel list is a warning naming its position', () => {
   const { warnings } = loadConfigText('[[enrichment.intel]]\nname = "a"\npath = "/etc/hostname"\ncategroy = "x"\n', { env });
   assert.match(warnings.join('\n'), /unknown key "enrichment\.intel\[0\]\.categroy" \(ignored; did you mean "enrichment\.intel\[0\]\.category"\?\)/);
+});
+
+test('[[outputs]] entries: names, per-type defaults, their own credentials, and errors naming outputs[i]', () => {
+  const { config } = loadConfigText(`
+[[outputs]]
+type = "clickhouse"
+clickhouse_url = "http://127.0.0.1:8123"
+clickhouse_password_env = "CH_ARCHIVE_PASSWORD"
+
+[[outputs]]
+name = "es-hot"
+type = "elasticsearch"
+elasticsearch_url = "https://127.0.0.1:9200"
+elasticsearch_index = "loom-%{+yyyy.MM.dd}"
+[outputs.outbox]
+max_bytes = 1048576
+when_full = "drop_oldest"
+`, { env: { ...env, CH_ARCHIVE_PASSWORD: 'from-its-own-variable', LOOM_ELASTICSEARCH_API_KEY: 'api-key' } });
+  assert.deepEqual(config.outputs.map((o) => [o.key, o.name, o.type]), [['outputs[0]', 'clickhouse', 'clickhouse'], ['outputs[1]', 'es-hot', 'elasticsearch']]);
+  const [clickhouse, elasticsearch] = config.outputs as [OutputConfig, OutputConfig];
+  assert.equal(clickhouse.clickhouse_password, 'from-its-own-variable');
+  assert.equal(clickhouse.batch_max_events, 10000, 'ClickHouse wants large inserts');
+  assert.equal(clickhouse.outbox.enabled, true, 'network outputs have an outbox unless switched off');
+  assert.equal(elasticsearch.batch_max_events, 2000);
+  assert.equal(elasticsearch.elasticsearch_api_key, 'api-key');
+  assert.equal(elasticsearch.outbox.max_bytes, 1048576);
+  assert.equal(elasticsearch.outbox.when_full, 'drop_oldest');
+
+  assert.deepEqual(errorLines(`
+[[outputs]]
+type = "file"
+[[outputs]]
+name = "a"
+type = "splunk_hec"
+splunk_hec_url = "ftp://x"
+[[outputs]]
+name = "a"
+type = "stdout"
+[[outputs]]
+name = "Bad Name"
+type = "clickhouse"
+clickhouse_url = "http://x:8123"
+clickhouse_table = "events; DROP TABLE x"
+`), [
+    'outputs[0]: file_path required when type=file',
+    'outputs[1].splunk_hec_url: "ftp://x" is not an http:// or https:// URL',
+    'outputs[3].clickhouse_table: "events; DROP TABLE x" is not a plain identifier (letters, digits, _)',
+    'outputs[2].name: "a" is already the name of outputs[1]; give each output its own name',
+    'outputs[3].name: "Bad Name" must be 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit',
+    'outputs[1]: the HEC token comes from the environment: set LOOM_SPLUNK_HEC_TOKEN',
+  ]);
 });

@@ -3,8 +3,10 @@ import type { LoomConfig } from './types.js';
 const redacted = '<redacted>';
 
 /** Keys whose values are credentials. Tokens are not listed: they are Maps and never printed. */
-const secretKeys = new Set(['elasticsearch_user', 'elasticsearch_pass', 'clickhouse_user', 'clickhouse_password']);
-const urlKeys = new Set(['elasticsearch_url', 'clickhouse_url']);
+const secretKeys = new Set(['elasticsearch_user', 'elasticsearch_pass', 'elasticsearch_api_key', 'clickhouse_user', 'clickhouse_password', 'splunk_hec_token']);
+const urlKeys = new Set(['elasticsearch_url', 'clickhouse_url', 'splunk_hec_url']);
+/** Bookkeeping fields of an output that are not keys of the file. */
+const internalOutputFields = new Set(['key', 'credential_env', 'elasticsearch_api_key', 'splunk_hec_token']);
 
 /** A URL with any "user:password@" part replaced, so it can appear in messages and output. */
 export function redactUrl(value: string): string {
@@ -21,8 +23,15 @@ export function formatEffectiveConfig(config: LoomConfig): string {
     `# Effective configuration${config.source_path === undefined ? ' (embedded development default)' : ` of ${config.source_path}`}.`,
     '# Defaults are filled in, relative paths are absolute, credentials show as "<redacted>".',
   ];
-  const sections = Object.entries(config).filter(([name]) => name !== 'source_path');
-  for (const [name, section] of sections) writeTable(lines, name, section as Record<string, unknown>, config);
+  const sections = Object.entries(config).filter(([name]) => name !== 'source_path' && name !== 'outputs');
+  for (const [name, section] of sections) {
+    if (name === 'output') writeTable(lines, name, outputTable(section as LoomConfig['output']), config);
+    else writeTable(lines, name, section as Record<string, unknown>, config);
+  }
+  // [output] is printed above; the list adds the [[outputs]] entries.
+  for (const output of config.outputs) {
+    if (output.key !== 'output') writeTable(lines, 'outputs', outputTable(output), config, '[[outputs]]');
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -51,6 +60,14 @@ function writeTable(lines: string[], name: string, table: Record<string, unknown
   if (name === 'auth') lines.push(...tokenComments(config));
   for (const [childName, child] of nested) writeTable(lines, childName, child, config);
   for (const [arrayName, items] of tableArrays) for (const item of items) writeTable(lines, arrayName, item, config, `[[${arrayName}]]`);
+}
+
+/** An output as its TOML keys: bookkeeping left out, the *_env names shown under their keys. */
+function outputTable(output: LoomConfig['output']): Record<string, unknown> {
+  const table: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(output)) if (!internalOutputFields.has(key)) table[key] = value;
+  for (const [secret, variable] of Object.entries(output.credential_env)) table[`${secret}_env`] = variable;
+  return table;
 }
 
 function formatValue(key: string, value: unknown): string {

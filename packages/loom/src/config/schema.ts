@@ -7,6 +7,61 @@ import {
 
 export { describeValue, isTable, type TableSpec, type TomlTable } from '@loom/toml-config';
 
+const outputSpec: TableSpec = {
+  type: 'string',
+  name: 'string',
+  batch_max_events: 'integer',
+  batch_max_bytes: 'integer',
+  batch_max_wait_ms: 'integer',
+  request_timeout_ms: 'integer',
+  sync_timeout_ms: 'integer',
+  compression: 'boolean',
+  ca_file: 'string',
+  insecure_skip_verify: 'boolean',
+  dead_letter_max_bytes: 'integer',
+  file_path: 'string',
+  file_max_size_bytes: 'integer',
+  file_max_files: 'integer',
+  file_fsync: 'boolean',
+  elasticsearch_url: 'string',
+  elasticsearch_index: 'string',
+  elasticsearch_user: 'string',
+  elasticsearch_pass: 'string',
+  elasticsearch_pass_env: 'string',
+  elasticsearch_api_key_env: 'string',
+  elasticsearch_action: 'string',
+  elasticsearch_pipeline: 'string',
+  elasticsearch_document_ids: 'boolean',
+  elasticsearch_data_stream: 'boolean',
+  clickhouse_url: 'string',
+  clickhouse_database: 'string',
+  clickhouse_table: 'string',
+  clickhouse_user: 'string',
+  clickhouse_password: 'string',
+  clickhouse_password_env: 'string',
+  clickhouse_mode: 'string',
+  clickhouse_dedup_token: 'string',
+  splunk_hec_url: 'string',
+  splunk_hec_token_env: 'string',
+  splunk_hec_index: 'string',
+  splunk_hec_sourcetype: 'string',
+  splunk_hec_source: 'string',
+  splunk_hec_ack: 'boolean',
+  splunk_hec_ack_timeout_ms: 'integer',
+  kafka_brokers: 'string-array',
+  kafka_topic: 'string',
+  outbox: {
+    enabled: 'boolean',
+    dir: 'string',
+    max_bytes: 'integer',
+    when_full: 'string',
+    flush_interval_ms: 'integer',
+    max_batch_size: 'integer',
+    retry_backoff_ms: 'integer',
+    retry_max_backoff_ms: 'integer',
+  },
+};
+
 /** Every key Loom reads. Keys the earlier Go version read keep their names and meaning. */
 export const schema: TableSpec = {
   server: {
@@ -60,33 +115,8 @@ export const schema: TableSpec = {
       large_transfer_bytes: 'integer',
     },
   },
-  output: {
-    type: 'string',
-    file_path: 'string',
-    file_max_size_bytes: 'integer',
-    file_max_files: 'integer',
-    file_fsync: 'boolean',
-    elasticsearch_url: 'string',
-    elasticsearch_index: 'string',
-    elasticsearch_user: 'string',
-    elasticsearch_pass: 'string',
-    clickhouse_url: 'string',
-    clickhouse_database: 'string',
-    clickhouse_table: 'string',
-    clickhouse_user: 'string',
-    clickhouse_password: 'string',
-    kafka_brokers: 'string-array',
-    kafka_topic: 'string',
-    outbox: {
-      enabled: 'boolean',
-      dir: 'string',
-      max_bytes: 'integer',
-      flush_interval_ms: 'integer',
-      max_batch_size: 'integer',
-      retry_backoff_ms: 'integer',
-      retry_max_backoff_ms: 'integer',
-    },
-  },
+  output: outputSpec,
+  outputs: [outputSpec],
   logging: {
     level: 'string',
     format: 'string',
@@ -96,19 +126,19 @@ export const schema: TableSpec = {
   },
 };
 
+/** Keys of an output table whose values are credentials. */
+const outputSecretKeys = ['elasticsearch_user', 'elasticsearch_pass', 'clickhouse_user', 'clickhouse_password'];
+
 /** Values of these keys are credentials: messages may name the key but never show the value. */
-const secretKeys = new Set([
-  'auth.tokens',
-  'output.elasticsearch_user',
-  'output.elasticsearch_pass',
-  'output.clickhouse_user',
-  'output.clickhouse_password',
-]);
+export function secretKeysOf(outputKey = 'output'): Set<string> {
+  return new Set(['auth.tokens', ...outputSecretKeys.map((key) => `${outputKey}.${key}`)]);
+}
 
 /** Typed access to a Loom config, never showing the values of secret keys in messages. */
 export class TomlValues extends BaseTomlValues {
-  constructor(root: TomlTable) {
-    super(root, secretKeys);
+  /** @param outputKey the key output tables are read under, when it is not "output" (an [[outputs]] entry) */
+  constructor(root: TomlTable, outputKey?: string) {
+    super(root, secretKeysOf(outputKey));
   }
 }
 

@@ -7,7 +7,13 @@ export interface LoomConfig {
   auth: AuthConfig;
   limits: LimitsConfig;
   enrichment: EnrichmentConfig;
+  /** The [output] table as written (the earlier version's single output). */
   output: OutputConfig;
+  /**
+   * Every output events go to: [output] (when written, or when there is no [[outputs]])
+   * followed by each [[outputs]] entry. A batch is acknowledged only when all accepted it.
+   */
+  outputs: OutputConfig[];
   logging: LoggingConfig;
   observability: ObservabilityConfig;
   /** Absolute path of the file this came from; undefined for the embedded development default. */
@@ -111,10 +117,12 @@ export interface RiskConfig {
   large_transfer_bytes: number;
 }
 
-export type OutputType = 'stdout' | 'file' | 'clickhouse' | 'elasticsearch';
+export type OutputType = 'stdout' | 'file' | 'clickhouse' | 'elasticsearch' | 'splunk_hec';
 
 export interface OutboxConfig {
+  /** Written, or the default: on for network outputs. */
   enabled: boolean;
+  /** Parent directory; each output keeps its outbox in <dir>/<output name>. */
   dir: string;
   /** 0 = unlimited (only when written explicitly; unset means the default). */
   max_bytes: number;
@@ -122,10 +130,34 @@ export interface OutboxConfig {
   max_batch_size: number;
   retry_backoff_ms: number;
   retry_max_backoff_ms: number;
+  /** What a full outbox does with new batches: refuse them (503, the client retries) or drop the oldest. */
+  when_full: 'reject' | 'drop_oldest';
 }
 
 export interface OutputConfig {
   type: OutputType;
+  /** Unique; labels metrics and logs, names the outbox directory. [output] is named after its type. */
+  name: string;
+  /** Where this output's keys are in the file ("output", "outputs[1]"), for messages. */
+  key: string;
+  /** Network outputs: most events per request. */
+  batch_max_events: number;
+  /** Network outputs: most bytes of events per request. */
+  batch_max_bytes: number;
+  /** Network outputs: longest an event waits in the outbox for a batch to fill. */
+  batch_max_wait_ms: number;
+  /** Network outputs: deadline of one request. */
+  request_timeout_ms: number;
+  /** Network outputs without an outbox: how long an ingest request waits for delivery. */
+  sync_timeout_ms: number;
+  /** Network outputs: gzip request bodies. */
+  compression: boolean;
+  /** Network outputs: CA bundle (PEM) to verify the server with. */
+  ca_file: string;
+  /** Network outputs: skip certificate verification (labs only). */
+  insecure_skip_verify: boolean;
+  /** Network outputs: size at which the dead-letter file is rotated once. */
+  dead_letter_max_bytes: number;
   /** file output: NDJSON file path. */
   file_path: string;
   /** file output: rotate when the file reaches this size; 0 = never (use logrotate + SIGHUP). */
@@ -143,6 +175,31 @@ export interface OutputConfig {
   clickhouse_table: string;
   clickhouse_user: string;
   clickhouse_password: string;
+  /** event_string: the earlier version's one-column table; typed: the shipped schema. */
+  clickhouse_mode: 'event_string' | 'typed';
+  /** insert_deduplication_token: sent when the server supports it (auto), always, or never. */
+  clickhouse_dedup_token: 'auto' | 'on' | 'off';
+  /** index (default) or create (required by data streams). */
+  elasticsearch_action: 'index' | 'create';
+  /** Ingest pipeline to run documents through; "" for none. */
+  elasticsearch_pipeline: string;
+  /** The index is a data stream: the action is create and the name has no date pattern. */
+  elasticsearch_data_stream: boolean;
+  /** Send each event's stable id as _id, so that retries do not duplicate documents. */
+  elasticsearch_document_ids: boolean;
+  /** From LOOM_ELASTICSEARCH_API_KEY (or the variable named by elasticsearch_api_key_env) only. */
+  elasticsearch_api_key: string;
+  splunk_hec_url: string;
+  /** From LOOM_SPLUNK_HEC_TOKEN (or the variable named by splunk_hec_token_env) only. */
+  splunk_hec_token: string;
+  splunk_hec_index: string;
+  splunk_hec_sourcetype: string;
+  splunk_hec_source: string;
+  /** Indexer acknowledgement: a batch counts as delivered only once Splunk confirms it indexed it. */
+  splunk_hec_ack: boolean;
+  splunk_hec_ack_timeout_ms: number;
+  /** Environment variables named by the *_env keys, for outputs that need their own credentials. */
+  credential_env: Partial<Record<'clickhouse_password' | 'elasticsearch_pass' | 'elasticsearch_api_key' | 'splunk_hec_token', string>>;
   outbox: OutboxConfig;
 }
 

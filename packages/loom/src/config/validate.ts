@@ -1,7 +1,7 @@
 import type { Draft } from './decode.js';
 import { redactUrl } from './redact.js';
 import { envTokenWarnings, mergeTokens, tokensFromEnv, type TokenFileContents, type TokenSet } from './secrets.js';
-import { ConfigError, type LoadResult, type LoomConfig, type OutputType } from './types.js';
+import { ConfigError, type LoadResult, type LoomConfig, type OutputConfig, type OutputType } from './types.js';
 
 /** What the loader found on disk; gathered separately so validation itself stays pure. */
 export interface FileFacts {
@@ -28,8 +28,10 @@ export function filesToCheck(config: LoomConfig): Map<string, string> {
   return files;
 }
 
-const outputTypes: readonly OutputType[] = ['stdout', 'file', 'clickhouse', 'elasticsearch'];
-const typeHint = '(use stdout, file, clickhouse or elasticsearch)';
+const outputTypes: readonly OutputType[] = ['stdout', 'file', 'clickhouse', 'elasticsearch', 'splunk_hec'];
+const typeHint = '(use stdout, file, clickhouse, elasticsearch or splunk_hec)';
+const networkTypes: ReadonlySet<OutputType> = new Set(['clickhouse', 'elasticsearch', 'splunk_hec']);
+const outputName = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /**
  * Applies secrets from the environment and the token file, then checks the rules that span
@@ -48,13 +50,28 @@ export function finish(draft: Draft, facts: FileFacts, env: NodeJS.ProcessEnv): 
   warnings.push(...envTokenWarnings(env));
   if (facts.tokenFileError !== undefined) errors.push(facts.tokenFileError);
   if (facts.tokenFile !== undefined) warnings.push(...facts.tokenFile.warnings);
-  applyCredentials(config, env);
 
   checkTls(config, facts, errors);
   checkTokens(draft.inlineTokens, envTokens, facts, config, errors);
-  const type = checkOutput(draft, errors, warnings);
+  const type = checkOutput(config.output, draft.outputType, errors, warnings);
   config.output.type = type ?? 'stdout';
-  if (type !== undefined) checkOutbox(config, errors);
+  if (type !== undefined) checkOutbox(config.output, errors);
+  if (draft.kafkaKeysWritten && type !== undefined && draft.outputType !== 'kafka') warnings.push('output.kafka_brokers and output.kafka_topic are ignored: there is no kafka output');
+  config.outputs = [];
+  if (draft.outputWritten || draft.outputList.length === 0) {
+    config.output.name = config.output.type;
+    config.outputs.push(config.output);
+  }
+  for (const entry of draft.outputList) {
+    const output = entry.config;
+    const entryType = checkOutput(output, entry.typeWritten, errors, warnings);
+    output.type = entryType ?? 'stdout';
+    if (entryType !== undefined) checkOutbox(output, errors);
+    if (output.name === '') output.name = output.type;
+    config.outputs.push(output);
+  }
+  checkOutputNames(config.outputs, errors);
+  for (const output of config.outputs) applyCredentials(output, env, errors);
   for (const [key, problem] of facts.unreadable) {
     if (key.startsWith('enrichment.')) errors.push(`${key}: ${JSON.stringify(problem.path)} not readable: ${problem.reason}`);
   }
@@ -71,17 +88,28 @@ function messageOf(error: unknown): string {
   throw error;
 }
 
-/** Credentials from the environment win over the file when set and non-empty, as before. */
-function applyCredentials(config: LoomConfig, env: NodeJS.ProcessEnv): void {
-  const output = config.output;
+/**
+ * Credentials from the environment win over the file when set and non-empty, as before.
+ * An output may name its own variables (`clickhouse_password_env = "CH2_PASSWORD"`), so two
+ * outputs of one type can hold different credentials; API keys and HEC tokens come only
+ * from the environment.
+ */
+function applyCredentials(output: OutputConfig, env: NodeJS.ProcessEnv, errors: string[]): void {
+  const variable = (key: keyof OutputConfig['credential_env'], fallback: string): string => output.credential_env[key] ?? fallback;
   const pick = (name: string, current: string): string => {
     const value = env[name];
     return value !== undefined && value !== '' ? value : current;
   };
   output.elasticsearch_user = pick('LOOM_ELASTICSEARCH_USER', output.elasticsearch_user);
-  output.elasticsearch_pass = pick('LOOM_ELASTICSEARCH_PASS', output.elasticsearch_pass);
+  output.elasticsearch_pass = pick(variable('elasticsearch_pass', 'LOOM_ELASTICSEARCH_PASS'), output.elasticsearch_pass);
+  output.elasticsearch_api_key = pick(variable('elasticsearch_api_key', 'LOOM_ELASTICSEARCH_API_KEY'), '');
   output.clickhouse_user = pick('LOOM_CLICKHOUSE_USER', output.clickhouse_user);
-  output.clickhouse_password = pick('LOOM_CLICKHOUSE_PASSWORD', output.clickhouse_password);
+  output.clickhouse_password = pick(variable('clickhouse_password', 'LOOM_CLICKHOUSE_PASSWORD'), output.clickhouse_password);
+  const tokenVariable = variable('splunk_hec_token', 'LOOM_SPLUNK_HEC_TOKEN');
+  output.splunk_hec_token = pick(tokenVariable, '');
+  if (output.type === 'splunk_hec' && output.splunk_hec_token === '') {
+    errors.push(`${output.key}: the HEC token comes from the environment: set ${tokenVariable}`);
+  }
 }
 
 function checkTls(config: LoomConfig, facts: FileFacts, errors: string[]): void {
@@ -115,36 +143,56 @@ function checkTokens(inline: TokenSet, env: TokenSet, facts: FileFacts, config: 
 }
 
 /** The output type, or undefined when the written one is not supported (already reported). */
-function checkOutput(draft: Draft, errors: string[], warnings: string[]): OutputType | undefined {
-  const output = draft.config.output;
-  const written = draft.outputType;
+function checkOutput(output: OutputConfig, written: string, errors: string[], warnings: string[]): OutputType | undefined {
+  const key = output.key;
   const type = written === '' ? 'stdout' : outputTypes.find((item) => item === written);
-  if (written === 'kafka') errors.push(`output.type: "kafka" is not supported ${typeHint}`);
-  else if (type === undefined) errors.push(`output: unknown type ${JSON.stringify(written)} ${typeHint}`);
-  else if (draft.kafkaKeysWritten) warnings.push('output.kafka_brokers and output.kafka_topic are ignored: there is no kafka output');
+  if (written === 'kafka') errors.push(`${key}.type: "kafka" is not supported ${typeHint}`);
+  else if (type === undefined) errors.push(`${key}: unknown type ${JSON.stringify(written)} ${typeHint}`);
 
   switch (type) {
     case 'file':
-      if (output.file_path === '') errors.push('output: file_path required when type=file');
+      if (output.file_path === '') errors.push(`${key}: file_path required when type=file`);
       break;
     case 'elasticsearch':
-      if (output.elasticsearch_url === '') errors.push('output: elasticsearch_url required when type=elasticsearch');
-      else checkUrl('output.elasticsearch_url', output.elasticsearch_url, errors);
-      if (!validIndexName(output.elasticsearch_index)) {
-        errors.push(`output.elasticsearch_index: ${JSON.stringify(output.elasticsearch_index)} is not a valid index name (lowercase; none of \\ / * ? " < > | , # : or spaces; not starting with -, _ or +)`);
+      if (output.elasticsearch_url === '') errors.push(`${key}: elasticsearch_url required when type=elasticsearch`);
+      else checkUrl(`${key}.elasticsearch_url`, output.elasticsearch_url, errors);
+      if (!validIndexName(output.elasticsearch_index.replace(/%\{[^}]*\}/g, 'x'))) {
+        errors.push(`${key}.elasticsearch_index: ${JSON.stringify(output.elasticsearch_index)} is not a valid index name (lowercase; none of \\ / * ? " < > | , # : or spaces; not starting with -, _ or +)`);
       }
       if ((output.elasticsearch_user === '') !== (output.elasticsearch_pass === '')) {
-        warnings.push('output.elasticsearch_user and output.elasticsearch_pass: only one is set, so requests are sent without basic auth (both are needed)');
+        warnings.push(`${key}.elasticsearch_user and ${key}.elasticsearch_pass: only one is set, so requests are sent without basic auth (both are needed)`);
       }
       break;
     case 'clickhouse':
-      if (output.clickhouse_url === '') errors.push('output: clickhouse_url required when type=clickhouse');
-      else checkUrl('output.clickhouse_url', output.clickhouse_url, errors);
+      if (output.clickhouse_url === '') errors.push(`${key}: clickhouse_url required when type=clickhouse`);
+      else checkUrl(`${key}.clickhouse_url`, output.clickhouse_url, errors);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(output.clickhouse_database)) errors.push(`${key}.clickhouse_database: ${JSON.stringify(output.clickhouse_database)} is not a plain identifier (letters, digits, _)`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(output.clickhouse_table)) errors.push(`${key}.clickhouse_table: ${JSON.stringify(output.clickhouse_table)} is not a plain identifier (letters, digits, _)`);
+      break;
+    case 'splunk_hec':
+      if (output.splunk_hec_url === '') errors.push(`${key}: splunk_hec_url required when type=splunk_hec`);
+      else checkUrl(`${key}.splunk_hec_url`, output.splunk_hec_url, errors);
       break;
     default:
       break;
   }
+  if (type !== undefined && networkTypes.has(type) && output.insecure_skip_verify) {
+    warnings.push(`${key}.insecure_skip_verify: the server certificate is not checked; anyone on the path can read and change events`);
+  }
   return type;
+}
+
+function checkOutputNames(outputs: OutputConfig[], errors: string[]): void {
+  const seen = new Map<string, string>();
+  for (const output of outputs) {
+    if (!outputName.test(output.name)) {
+      errors.push(`${output.key}.name: ${JSON.stringify(output.name)} must be 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit`);
+      continue;
+    }
+    const other = seen.get(output.name);
+    if (other !== undefined) errors.push(`${output.key}.name: ${JSON.stringify(output.name)} is already the name of ${other}; give each output its own name`);
+    seen.set(output.name, output.key);
+  }
 }
 
 function checkUrl(key: string, value: string, errors: string[]): void {
@@ -167,9 +215,9 @@ function validIndexName(name: string): boolean {
     && Buffer.byteLength(name) <= 255;
 }
 
-function checkOutbox(config: LoomConfig, errors: string[]): void {
-  const { outbox, type } = config.output;
-  if (outbox.enabled && type !== 'clickhouse' && type !== 'elasticsearch') {
-    errors.push(`output: outbox requires type=clickhouse or type=elasticsearch (output.type is ${JSON.stringify(type)})`);
+function checkOutbox(output: OutputConfig, errors: string[]): void {
+  const { outbox, type, key } = output;
+  if (outbox.enabled && !networkTypes.has(type)) {
+    errors.push(`${key}: outbox requires type=clickhouse, type=elasticsearch or type=splunk_hec (${key}.type is ${JSON.stringify(type)})`);
   }
 }

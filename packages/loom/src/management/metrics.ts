@@ -65,6 +65,62 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly outputDeliveredEvents = new Counter({
+    name: 'loom_output_delivered_events_total',
+    help: 'Events the destination confirmed (for outputs with an outbox, this happens after acknowledgement).',
+    labelNames: ['output'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outputRetries = new Counter({
+    name: 'loom_output_retries_total',
+    help: 'Delivery attempts that left events to retry (destination down, busy, or refusing for now).',
+    labelNames: ['output'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outputDeadLetters = new Counter({
+    name: 'loom_output_dead_letter_events_total',
+    help: 'Events the destination refused for good, written to the output\'s dead-letter file.',
+    labelNames: ['output'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outputDropped = new Counter({
+    name: 'loom_output_dropped_events_total',
+    help: 'Events an output did not keep, by reason: outbox_full (oldest dropped), outbox_full_refused (batch refused with 503, the client retries), corrupt (damaged outbox file).',
+    labelNames: ['output', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outputLastSuccess = new Gauge({
+    name: 'loom_output_last_success_timestamp_seconds',
+    help: 'When the destination last accepted a delivery (Unix seconds).',
+    labelNames: ['output'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxEvents = new Gauge({
+    name: 'loom_outbox_events',
+    help: 'Events in the output\'s outbox, not yet delivered.',
+    labelNames: ['output'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxBytes = new Gauge({
+    name: 'loom_outbox_bytes',
+    help: 'Size of the output\'s outbox segment files.',
+    labelNames: ['output'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxOldestAge = new Gauge({
+    name: 'loom_outbox_oldest_age_seconds',
+    help: 'Age of the oldest undelivered event in the output\'s outbox (0 when empty).',
+    labelNames: ['output'] as const,
+    registers: [this.registry],
+  });
+
   readonly pendingBatches = new Gauge({
     name: 'loom_pipeline_pending_batches',
     help: 'Batches accepted from clients and not yet acknowledged by every output.',

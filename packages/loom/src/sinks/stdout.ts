@@ -9,7 +9,7 @@ const fstat = promisify(fs.fstat);
 const STDOUT_FD = 1;
 const RETRY_AFTER_SECONDS = 5;
 
-export type StdoutSinkOptions = Pick<AppendWriterOptions, 'maxQueuedBytes' | 'stallTimeoutMs'>;
+export type StdoutSinkOptions = Pick<AppendWriterOptions, 'maxQueuedBytes' | 'stallTimeoutMs'> & { name?: string };
 
 /**
  * Writes NDJSON to fd 1. process.stdout is bypassed on purpose: for files and pipes it
@@ -17,7 +17,7 @@ export type StdoutSinkOptions = Pick<AppendWriterOptions, 'maxQueuedBytes' | 'st
  * A batch counts as delivered once the kernel has accepted all of its bytes.
  */
 export class StdoutSink implements Sink {
-  readonly name = 'stdout';
+  readonly name: string;
   readonly type = 'stdout';
   private readonly writer: AppendWriter;
   private state: SinkHealth = { ok: true };
@@ -26,6 +26,7 @@ export class StdoutSink implements Sink {
     private readonly logger: Logger,
     options: StdoutSinkOptions = {},
   ) {
+    this.name = options.name ?? 'stdout';
     this.writer = new AppendWriter(STDOUT_FD, options);
   }
 

@@ -1,0 +1,377 @@
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { DeadLetters, DiskSpool, SpoolFullError, type DeadLetter, type LogFn, type Taken } from '@loom/spool';
+import type { Logger } from '../logging.js';
+import type { Metrics } from '../management/metrics.js';
+import type { DeliveryBatch, DeliveryResult, Destination } from './delivery.js';
+import { importLegacySpool } from './outbox/legacy.js';
+import { decodeRecord, encodeRecord, eventCount } from './outbox/record.js';
+import { SinkUnavailableError, type Batch, type Sink, type SinkHealth } from './types.js';
+
+export interface OutboxOptions {
+  enabled: boolean;
+  /** This output's own directory: segments, ack file, quarantine and dead letters. */
+  dir: string;
+  /** 0 = unlimited. */
+  maxBytes: number;
+  /** Full outbox: refuse new batches (clients get 503 and retry) or drop the oldest, counted. */
+  whenFull: 'reject' | 'drop_oldest';
+  retryBackoffMs: number;
+  retryMaxBackoffMs: number;
+  /** A directory of the earlier version's `*.ndjson` spool files to take over at startup. */
+  importLegacyFrom?: string;
+}
+
+export interface DestinationSinkOptions {
+  name: string;
+  destination: Destination;
+  outbox: OutboxOptions;
+  /** Most events per request to the destination. */
+  batchMaxEvents: number;
+  /** Most bytes of events per request to the destination. */
+  batchMaxBytes: number;
+  /** Longest an event waits in the outbox for a batch to fill. */
+  batchMaxWaitMs: number;
+  /** Without an outbox: how long an ingest request waits for delivery before it gets 503. */
+  syncTimeoutMs: number;
+  deadLetterMaxBytes: number;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** Snapshot for /ready, the dashboard and `loom outbox status`. */
+export interface DestinationStatus {
+  name: string;
+  type: string;
+  target: string;
+  outbox: { enabled: boolean; events: number; bytes: number; oldestAgeSeconds: number; maxBytes: number } | undefined;
+  lastSuccessAt: number | undefined;
+  lastError: string | undefined;
+  deadLetters: number;
+  dropped: Record<string, number>;
+}
+
+const UNLIMITED_BYTES = Number.MAX_SAFE_INTEGER;
+const STATUS_INTERVAL_MS = 1000;
+/** Refused batches of a full outbox: a client should come back after about this long. */
+const FULL_RETRY_AFTER_SECONDS = 30;
+
+/**
+ * A network output: ClickHouse, Elasticsearch or Splunk HEC behind one Destination.
+ *
+ * With the outbox (the default) a batch is acknowledged once it is appended and synced to
+ * this output's segment files; a single drain loop then sends it, in order, in batches of
+ * up to batchMaxEvents, and settles every event: delivered, retried with backoff (the
+ * destination's Retry-After wins), or written to the dead-letter file when the destination
+ * refuses it for good. A record leaves the outbox only when all its events are settled, so
+ * a crash at any moment re-sends rather than loses (at-least-once).
+ *
+ * Without the outbox, each batch is delivered while its request waits, and the request
+ * gets 503 if that does not succeed within syncTimeoutMs.
+ */
+export class DestinationSink implements Sink {
+  readonly name: string;
+  readonly type: string;
+  private readonly destination: Destination;
+  private readonly spool: DiskSpool | undefined;
+  private readonly deadLetters: DeadLetters;
+  private readonly log: LogFn;
+  private closing = false;
+  private readonly stop = new AbortController();
+  private wake: (() => void) | undefined;
+  private drainRun: Promise<void> | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private inFlightReceivedAt: number | undefined;
+  private lastSuccessAt: number | undefined;
+  private lastError: string | undefined;
+  private deadLettered = 0;
+  private readonly dropped: Record<string, number> = {};
+  private outboxFull = false;
+
+  constructor(private readonly options: DestinationSinkOptions) {
+    this.name = options.name;
+    this.destination = options.destination;
+    this.type = options.destination.type;
+    const logger = options.logger;
+    this.log = (level, msg, fields) => logger[level]({ output: this.name, ...fields }, msg);
+    this.deadLetters = new DeadLetters(options.outbox.dir, options.deadLetterMaxBytes, this.log, `output ${this.name}`);
+    if (options.outbox.enabled) {
+      this.spool = new DiskSpool({
+        dir: options.outbox.dir,
+        maxBytes: options.outbox.maxBytes === 0 ? UNLIMITED_BYTES : options.outbox.maxBytes,
+        // Only the sensor's shipper uses the spool's own memory queue; appends here wait for the disk.
+        memoryMaxEvents: 1,
+        whenFull: options.outbox.whenFull,
+        onDrop: (reason, events) => this.countDrop(reason === 'spool_full' ? 'outbox_full' : reason, events),
+        log: this.log,
+      });
+      this.spool.onReady = () => this.wake?.();
+    }
+  }
+
+  async start(): Promise<void> {
+    await mkdir(this.options.outbox.dir, { recursive: true, mode: 0o750 });
+    if (this.spool !== undefined) {
+      await this.spool.open();
+      if (this.options.outbox.importLegacyFrom !== undefined) {
+        await importLegacySpool(this.options.outbox.importLegacyFrom, this.spool, this.log);
+      }
+    }
+    // A destination that is down at startup is reported, not fatal: the outbox holds events meanwhile.
+    const probe = await this.destination.probe(AbortSignal.any([this.stop.signal, AbortSignal.timeout(10_000)]));
+    if (probe.ok) {
+      this.log('info', 'output reachable', { type: this.type, target: this.destination.target });
+    } else {
+      this.lastError = probe.reason;
+      this.log('warn', this.spool === undefined ? 'output not reachable; batches get 503 until it is' : 'output not reachable; events wait in the outbox until it is', {
+        type: this.type, target: this.destination.target, reason: probe.reason,
+      });
+    }
+    if (this.spool !== undefined) this.drainRun = this.drainLoop(this.spool);
+    this.statusTimer = setInterval(() => this.publishStatus(), STATUS_INTERVAL_MS);
+    this.statusTimer.unref();
+    this.publishStatus();
+  }
+
+  async write(batch: Batch): Promise<void> {
+    if (this.closing) throw new SinkUnavailableError(`output "${this.name}" is shutting down`, 5);
+    if (this.spool === undefined) {
+      await this.deliverNow(batch);
+      return;
+    }
+    try {
+      await this.spool.appendDurable([encodeRecord(batch)]);
+      this.outboxFull = false;
+    } catch (error) {
+      if (error instanceof SpoolFullError) {
+        this.outboxFull = true;
+        this.countDrop('outbox_full_refused', batch.count);
+        throw new SinkUnavailableError(`outbox of output "${this.name}" is full (outbox.max_bytes ${this.options.outbox.maxBytes}); the destination is behind: ${this.lastError ?? 'no error reported'}`, FULL_RETRY_AFTER_SECONDS, { cause: error });
+      }
+      throw new SinkUnavailableError(`outbox of output "${this.name}" could not store the batch: ${error instanceof Error ? error.message : String(error)}`, 5, { cause: error });
+    }
+  }
+
+  health(): SinkHealth {
+    if (this.spool === undefined) return this.lastError === undefined ? { ok: true } : { ok: false, reason: `${this.type} ${this.destination.target}: ${this.lastError}` };
+    if (this.outboxFull) return { ok: false, reason: `outbox full; ${this.type} ${this.destination.target}: ${this.lastError ?? 'behind'}` };
+    return { ok: true };
+  }
+
+  status(): DestinationStatus {
+    let outbox: DestinationStatus['outbox'];
+    if (this.spool !== undefined) {
+      const counts = this.spool.counts();
+      const ready = this.spool.ready();
+      const oldest = this.inFlightReceivedAt ?? (ready.events > 0 ? ready.since : undefined);
+      outbox = {
+        enabled: true,
+        events: counts.spooled,
+        bytes: counts.spooledBytes,
+        oldestAgeSeconds: oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000),
+        maxBytes: this.options.outbox.maxBytes,
+      };
+    }
+    return {
+      name: this.name,
+      type: this.type,
+      target: this.destination.target,
+      outbox,
+      lastSuccessAt: this.lastSuccessAt,
+      lastError: this.lastError,
+      deadLetters: this.deadLettered,
+      dropped: { ...this.dropped },
+    };
+  }
+
+  async reopen(): Promise<void> {
+    // Nothing to reopen: segment files are not rotated by logrotate.
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.stop.abort();
+    this.wake?.();
+    clearInterval(this.statusTimer);
+    await this.drainRun;
+    if (this.spool !== undefined) {
+      const status = this.status();
+      await this.spool.close();
+      if (status.outbox !== undefined && status.outbox.events > 0) {
+        this.log('info', 'outbox kept for the next start', { events: status.outbox.events, bytes: status.outbox.bytes });
+      }
+    }
+    await this.deadLetters.close();
+    await this.destination.close();
+  }
+
+  // ---- delivery ----
+
+  private async drainLoop(spool: DiskSpool): Promise<void> {
+    const { batchMaxEvents, batchMaxBytes, batchMaxWaitMs } = this.options;
+    while (!this.closing) {
+      const ready = spool.ready();
+      if (ready.events === 0) {
+        await this.pause(60_000);
+        continue;
+      }
+      // Let a batch fill (ClickHouse wants few, large inserts) unless it is big enough or the oldest event has waited long enough.
+      const waited = ready.since === undefined ? batchMaxWaitMs : Date.now() - ready.since;
+      if (ready.bytes < batchMaxBytes && waited < batchMaxWaitMs) {
+        await this.pause(batchMaxWaitMs - waited);
+        continue;
+      }
+      let taken: Taken | undefined;
+      try {
+        taken = await spool.take(batchMaxEvents, batchMaxBytes, eventCount);
+      } catch (error) {
+        this.log('error', 'outbox read failed; retrying', { error: error instanceof Error ? error.message : String(error) });
+        await this.pause(this.options.outbox.retryMaxBackoffMs);
+        continue;
+      }
+      if (taken === undefined) {
+        await this.pause(batchMaxWaitMs);
+        continue;
+      }
+      const settled = await this.deliverTaken(taken);
+      if (settled) await spool.ack(taken, taken.records.length);
+      else await spool.release(taken);
+      this.inFlightReceivedAt = undefined;
+    }
+  }
+
+  /** Delivers every event of the records; false when shutdown interrupted it (nothing is acknowledged then). */
+  private async deliverTaken(taken: Taken): Promise<boolean> {
+    const events: string[] = [];
+    const eventIds: string[] = [];
+    const ids: string[] = [];
+    for (const record of taken.records) {
+      const decoded = decodeRecord(record);
+      if (decoded === undefined) {
+        // The checksum matched, so this was written so: not a Loom outbox record. Kept aside, never sent.
+        await this.writeDeadLetters([{ record, reason: 'unreadable_record', status: undefined, error: 'the outbox record has no valid header', message: undefined }]);
+        continue;
+      }
+      this.inFlightReceivedAt ??= decoded.header.received_at;
+      ids.push(decoded.header.id);
+      decoded.events.forEach((event, i) => {
+        events.push(event);
+        eventIds.push(`${decoded.header.id}-${i}`);
+      });
+    }
+    if (events.length === 0) return true;
+    const id = ids.length === 1 ? (ids[0] as string) : digest(ids.join(','));
+    return this.deliverUntilSettled({ id, events, eventIds }, Infinity);
+  }
+
+  /**
+   * Sends the batch, then whatever the destination asks to retry, with backoff, until every
+   * event is delivered or dead-lettered (true), or shutdown or the deadline comes first (false).
+   */
+  private async deliverUntilSettled(batch: DeliveryBatch, deadline: number): Promise<boolean> {
+    let pending: number[] = batch.events.map((_, i) => i);
+    let backoff = this.options.outbox.retryBackoffMs;
+    for (;;) {
+      const sub = pending.length === batch.events.length ? batch : subset(batch, pending);
+      const result = await this.deliverOnce(sub);
+      if (result.rejected.length > 0) {
+        await this.writeDeadLetters(result.rejected.map((r) => ({
+          record: Buffer.from(sub.events[r.index] ?? ''),
+          reason: 'rejected',
+          status: undefined,
+          error: r.reason,
+          message: undefined,
+        })));
+      }
+      const delivered = sub.events.length - result.retry.length - result.rejected.length;
+      if (delivered > 0) this.options.metrics.outputDeliveredEvents.inc({ output: this.name }, delivered);
+      if (result.retry.length === 0) {
+        this.lastSuccessAt = Date.now();
+        this.lastError = undefined;
+        return true;
+      }
+      if (delivered > 0) this.lastSuccessAt = Date.now();
+      this.lastError = result.reason ?? 'the destination asked to retry';
+      this.options.metrics.outputRetries.inc({ output: this.name });
+      pending = result.retry.map((i) => pending[i] as number);
+      const wait = Math.max(result.retryAfterMs ?? 0, backoff);
+      backoff = Math.min(backoff * 2, Math.max(this.options.outbox.retryMaxBackoffMs, this.options.outbox.retryBackoffMs));
+      this.log('warn', 'delivery failed; retrying', { events: pending.length, retry_in_ms: wait, reason: this.lastError });
+      if (this.closing || Date.now() + wait > deadline) return false;
+      await this.pause(wait);
+      if (this.closing) return false;
+    }
+  }
+
+  private async deliverOnce(batch: DeliveryBatch): Promise<DeliveryResult> {
+    try {
+      return await this.destination.deliver(batch, this.stop.signal);
+    } catch (error) {
+      // The contract says deliver() does not throw; if it does, nothing is known to be delivered.
+      return { retry: batch.events.map((_, i) => i), rejected: [], reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  /** Without an outbox: deliver while the request waits. */
+  private async deliverNow(batch: Batch): Promise<void> {
+    const text = Buffer.from(batch.ndjson.buffer, batch.ndjson.byteOffset, batch.ndjson.byteLength).toString('utf8');
+    const events = text.split('\n').filter((line) => line !== '');
+    if (events.length === 0) return;
+    const delivered = await this.deliverUntilSettled({ id: batch.id, events, eventIds: events.map((_, i) => `${batch.id}-${i}`) }, Date.now() + this.options.syncTimeoutMs);
+    if (!delivered) {
+      throw new SinkUnavailableError(`output "${this.name}" (${this.type} ${this.destination.target}) did not accept the batch: ${this.lastError ?? 'unknown error'}`, 5);
+    }
+  }
+
+  private async writeDeadLetters(letters: DeadLetter[]): Promise<void> {
+    await this.deadLetters.write(letters);
+    this.deadLettered += letters.length;
+    this.options.metrics.outputDeadLetters.inc({ output: this.name }, letters.length);
+  }
+
+  private countDrop(reason: string, events: number): void {
+    this.dropped[reason] = (this.dropped[reason] ?? 0) + events;
+    this.options.metrics.outputDropped.inc({ output: this.name, reason }, events);
+  }
+
+  /** Sleeps up to `ms`; new records, shutdown or a status change end it early. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
+  }
+
+  private publishStatus(): void {
+    const status = this.status();
+    const labels = { output: this.name };
+    const metrics = this.options.metrics;
+    if (status.outbox !== undefined) {
+      metrics.outboxEvents.set(labels, status.outbox.events);
+      metrics.outboxBytes.set(labels, status.outbox.bytes);
+      metrics.outboxOldestAge.set(labels, status.outbox.oldestAgeSeconds);
+    }
+    if (status.lastSuccessAt !== undefined) metrics.outputLastSuccess.set(labels, status.lastSuccessAt / 1000);
+  }
+}
+
+/** The batch restricted to some events, with its own stable id (a retry of the same subset gets the same one). */
+function subset(batch: DeliveryBatch, indices: number[]): DeliveryBatch {
+  return {
+    id: `${batch.id}-${digest(indices.join(',')).slice(0, 12)}`,
+    events: indices.map((i) => batch.events[i] as string),
+    eventIds: indices.map((i) => batch.eventIds[i] as string),
+  };
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+}
