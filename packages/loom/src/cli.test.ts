@@ -8,7 +8,7 @@ test('Go-style and GNU-style config flags are equivalent', () => {
     assert.equal(typeof options === 'object' && options.configPath, 'a.toml', argv.join(' '));
   }
   const defaults = parseArgs([]);
-  assert.deepEqual(defaults, { command: 'run', configPath: 'loom.toml', dev: false, addresses: [], configGiven: false });
+  assert.deepEqual(defaults, { command: 'run', configPath: 'loom.toml', dev: false, addresses: [], configGiven: false, outboxAction: undefined, json: false });
 });
 
 test('subcommands and version flags', () => {
@@ -29,4 +29,16 @@ test('bad arguments are reported, never ignored', () => {
   assert.match(parseArgs(['--token', 'x']) as string, /unknown flag "--token"/);
   assert.match(parseArgs(['serve']) as string, /unexpected argument "serve"/);
   assert.match(parseArgs(['--dev', '-config', 'a.toml']) as string, /--dev runs without a config file/);
+});
+
+test('outbox takes status or verify, an optional config and --json', () => {
+  const options = parseArgs(['outbox', 'verify', '-config', '/etc/loom/loom.toml', '--json']);
+  assert.ok(typeof options === 'object');
+  assert.equal(options.command, 'outbox');
+  assert.equal(options.outboxAction, 'verify');
+  assert.equal(options.configPath, '/etc/loom/loom.toml');
+  assert.equal(options.json, true);
+  assert.equal(parseArgs(['outbox']), 'outbox needs "status" or "verify"');
+  assert.equal(parseArgs(['outbox', 'purge']), 'outbox needs "status" or "verify", got "purge"');
+  assert.equal(parseArgs(['--json']), '--json is only for "loom outbox"');
 });

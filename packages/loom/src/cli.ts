@@ -12,6 +12,8 @@ const usage = `Usage:
   loom --dev                       run with the embedded development default (no config file)
   loom check-config [-config FILE] validate FILE and print the effective config, secrets redacted
   loom lookup IP… [-config FILE]   print the enrichment of each address (GeoIP, ASN, DNS, intel)
+  loom outbox status [-config FILE] [--json]  what waits in each output's outbox
+  loom outbox verify [-config FILE] [--json]  check every outbox record; exit 1 on damage
   loom --version                   print the version
 
 Flags take one or two dashes, and "-config FILE" or "-config=FILE".
@@ -19,7 +21,10 @@ Secrets are never taken from the command line: set LOOM_SENSOR_<sensor_id>=<toke
 `;
 
 interface Options {
-  command: 'run' | 'check-config' | 'lookup' | 'version' | 'help';
+  command: 'run' | 'check-config' | 'lookup' | 'outbox' | 'version' | 'help';
+  /** For `outbox`. */
+  outboxAction: 'status' | 'verify' | undefined;
+  json: boolean;
   configPath: string;
   dev: boolean;
   /** Addresses for `lookup`. */
@@ -29,11 +34,16 @@ interface Options {
 
 /** Parses Go-flag-style arguments; returns an error message for anything it does not know. */
 export function parseArgs(argv: readonly string[]): Options | string {
-  const options: Options = { command: 'run', configPath: 'loom.toml', dev: false, addresses: [], configGiven: false };
+  const options: Options = { command: 'run', configPath: 'loom.toml', dev: false, addresses: [], configGiven: false, outboxAction: undefined, json: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (i === 0 && (arg === 'check-config' || arg === 'lookup' || arg === 'version' || arg === 'help')) {
+    if (i === 0 && (arg === 'check-config' || arg === 'lookup' || arg === 'outbox' || arg === 'version' || arg === 'help')) {
       options.command = arg;
+      continue;
+    }
+    if (i === 1 && options.command === 'outbox') {
+      if (arg !== 'status' && arg !== 'verify') return `outbox needs "status" or "verify", got "${arg}"`;
+      options.outboxAction = arg;
       continue;
     }
     if (options.command === 'lookup' && !arg.startsWith('-')) {
@@ -53,6 +63,10 @@ export function parseArgs(argv: readonly string[]): Options | string {
       case 'dev':
         options.dev = true;
         break;
+      case 'json':
+        if (options.command !== 'outbox') return '--json is only for "loom outbox"';
+        options.json = true;
+        break;
       case 'version':
         options.command = 'version';
         break;
@@ -65,6 +79,7 @@ export function parseArgs(argv: readonly string[]): Options | string {
     }
   }
   if (options.dev && options.configGiven) return '--dev runs without a config file; remove -config or --dev';
+  if (options.command === 'outbox' && options.outboxAction === undefined) return 'outbox needs "status" or "verify"';
   return options;
 }
 
@@ -92,6 +107,11 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (options.command === 'lookup') {
     const { runLookup } = await import('./lookup-command.js');
     return runLookup(options.addresses, options.configGiven ? resolve(options.configPath) : undefined);
+  }
+
+  if (options.command === 'outbox') {
+    const { runOutbox } = await import('./outbox-command.js');
+    return runOutbox(options.outboxAction ?? 'status', resolve(options.configPath), options.json);
   }
 
   let loaded: LoadResult;

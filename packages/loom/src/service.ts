@@ -56,7 +56,7 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
     lookupEnricher.swap(next);
   });
   registerEnricherMetrics(metrics, decoder);
-  const pipeline = new Pipeline(createSinks(config.output, logger), config.limits.max_pending_batches, metrics, logger);
+  const pipeline = new Pipeline(createSinks(config.outputs, logger, metrics), config.limits.max_pending_batches, metrics, logger);
   const ingest = new IngestServer({ server: config.server, limits: config.limits, tokens, requestLimiter, eventLimiter, decoder, pipeline, metrics, logger });
   let stopping = false;
   const management = config.server.management_listen_address === ''

@@ -300,6 +300,7 @@ function decodeOutput(read: Reader, key: string, typeWritten: string): OutputCon
     elasticsearch_pipeline: read.string(k('elasticsearch_pipeline')),
     elasticsearch_document_ids: read.bool(k('elasticsearch_document_ids'), true),
     elasticsearch_data_stream: read.bool(k('elasticsearch_data_stream'), false),
+    elasticsearch_max_bulk_bytes: read.int(k('elasticsearch_max_bulk_bytes'), { fallback: 5 * MiB, zero: 'error', negative: 'error', max: 256 * MiB }),
     elasticsearch_api_key: '',
     clickhouse_url: read.string(k('clickhouse_url')),
     clickhouse_database: read.string(k('clickhouse_database'), 'default'),
@@ -314,7 +315,10 @@ function decodeOutput(read: Reader, key: string, typeWritten: string): OutputCon
     splunk_hec_sourcetype: read.string(k('splunk_hec_sourcetype'), 'loom:ecs'),
     splunk_hec_source: read.string(k('splunk_hec_source')),
     splunk_hec_ack: read.bool(k('splunk_hec_ack'), false),
-    splunk_hec_ack_timeout_ms: read.int(k('splunk_hec_ack_timeout_ms'), { fallback: 60_000, zero: 'error', negative: 'error', max: 3_600_000 }),
+    splunk_hec_ack_timeout_ms: read.int(k('splunk_hec_ack_timeout_ms'), { fallback: 300_000, zero: 'error', negative: 'error', max: 3_600_000 }),
+    splunk_hec_ack_poll_interval_ms: read.int(k('splunk_hec_ack_poll_interval_ms'), { fallback: 1000, zero: 'error', negative: 'error', max: 600_000 }),
+    splunk_hec_host: read.string(k('splunk_hec_host')),
+    splunk_hec_max_request_bytes: read.int(k('splunk_hec_max_request_bytes'), { fallback: 1_000_000, zero: 'error', negative: 'error', max: 256 * MiB }),
     credential_env: credentialEnv(read, key),
     outbox: {
       // On by default for network outputs: acknowledged then means on disk, whatever the destination does.

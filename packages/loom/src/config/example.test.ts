@@ -15,13 +15,17 @@ const docsText = readFileSync(new URL('docs/CONFIGURATION.md', root), 'utf8');
  * by being left out (database paths select the bundled data; intel lists are per site).
  */
 const warnedKeys = new Set([
-  'auth.tokens', 'output.kafka_brokers', 'output.kafka_topic',
+  'auth.tokens', 'output.kafka_brokers', 'output.kafka_topic', 'output.name',
   'enrichment.geoip_db_path', 'enrichment.asn_db_path',
   'enrichment.intel.name', 'enrichment.intel.path', 'enrichment.intel.kind', 'enrichment.intel.format', 'enrichment.intel.category', 'enrichment.intel.confidence',
 ]);
 
+/**
+ * [[outputs]] entries take exactly the keys of [output] (plus name), so the example and the
+ * docs describe them once, under output.*.
+ */
 function leafKeys(spec: TableSpec, prefix = ''): string[] {
-  return Object.entries(spec).flatMap(([name, kind]) => {
+  return Object.entries(spec).filter(([name]) => !(prefix === '' && name === 'outputs')).flatMap(([name, kind]) => {
     if (typeof kind !== 'object') return [prefix + name];
     return leafKeys(Array.isArray(kind) ? (kind[0] as TableSpec) : (kind as TableSpec), `${prefix}${name}.`);
   });
@@ -52,6 +56,7 @@ test('loom.example.toml sets every key except those that would warn', () => {
   assert.deepEqual(writtenKeys(parse(exampleText)).sort(), expected);
   assert.match(exampleText, /^# \[auth\.tokens\]/m);
   assert.match(exampleText, /kafka/);
+  assert.match(exampleText, /^# \[\[outputs\]\]/m);
   for (const key of ['geoip_db_path', 'asn_db_path', '\\[\\[enrichment\\.intel\\]\\]', 'confidence']) assert.match(exampleText, new RegExp(`^# ${key}`, 'm'));
 });
 
@@ -66,4 +71,5 @@ test('loom.example.toml spells out the defaults it keeps', () => {
 test('docs/CONFIGURATION.md documents every key', () => {
   const missing = leafKeys(schema).filter((key) => !docsText.includes(`\`${key}\``));
   assert.deepEqual(missing, []);
+  assert.match(docsText, /`\[\[outputs\]\]`/);
 });

@@ -32,6 +32,7 @@ const outputSpec: TableSpec = {
   elasticsearch_action: 'string',
   elasticsearch_pipeline: 'string',
   elasticsearch_document_ids: 'boolean',
+  elasticsearch_max_bulk_bytes: 'integer',
   elasticsearch_data_stream: 'boolean',
   clickhouse_url: 'string',
   clickhouse_database: 'string',
@@ -48,6 +49,9 @@ const outputSpec: TableSpec = {
   splunk_hec_source: 'string',
   splunk_hec_ack: 'boolean',
   splunk_hec_ack_timeout_ms: 'integer',
+  splunk_hec_ack_poll_interval_ms: 'integer',
+  splunk_hec_host: 'string',
+  splunk_hec_max_request_bytes: 'integer',
   kafka_brokers: 'string-array',
   kafka_topic: 'string',
   outbox: {

@@ -185,6 +185,8 @@ export interface OutputConfig {
   elasticsearch_pipeline: string;
   /** The index is a data stream: the action is create and the name has no date pattern. */
   elasticsearch_data_stream: boolean;
+  /** A batch is cut into _bulk requests of at most this many bytes. */
+  elasticsearch_max_bulk_bytes: number;
   /** Send each event's stable id as _id, so that retries do not duplicate documents. */
   elasticsearch_document_ids: boolean;
   /** From LOOM_ELASTICSEARCH_API_KEY (or the variable named by elasticsearch_api_key_env) only. */
@@ -198,6 +200,11 @@ export interface OutputConfig {
   /** Indexer acknowledgement: a batch counts as delivered only once Splunk confirms it indexed it. */
   splunk_hec_ack: boolean;
   splunk_hec_ack_timeout_ms: number;
+  splunk_hec_ack_poll_interval_ms: number;
+  /** A fixed host for every event; "" = the event's observer or host name. */
+  splunk_hec_host: string;
+  /** Larger batches are split into several requests. */
+  splunk_hec_max_request_bytes: number;
   /** Environment variables named by the *_env keys, for outputs that need their own credentials. */
   credential_env: Partial<Record<'clickhouse_password' | 'elasticsearch_pass' | 'elasticsearch_api_key' | 'splunk_hec_token', string>>;
   outbox: OutboxConfig;

@@ -42,6 +42,7 @@ export class Pipeline {
       const results = await Promise.allSettled(this.sinks.map((sink) => sink.write(batch)));
       let retryAfter = 0;
       let failed: string | undefined;
+      let why: string | undefined;
       results.forEach((result, i) => {
         const sink = this.sinks[i] as Sink;
         if (result.status === 'fulfilled') {
@@ -51,11 +52,15 @@ export class Pipeline {
         this.metrics.outputErrors.inc({ output: sink.name });
         const reason: unknown = result.reason;
         retryAfter = Math.max(retryAfter, reason instanceof SinkUnavailableError ? reason.retryAfterSeconds : 1);
-        failed ??= sink.name;
+        if (failed === undefined) {
+          failed = sink.name;
+          // A sink's own explanation (outbox full, disk error) is safe to show: it names no secret.
+          why = reason instanceof SinkUnavailableError ? reason.message : undefined;
+        }
         this.logger.error({ output: sink.name, sensor_id: batch.sensorId, events: batch.count, err: reason }, 'output did not accept batch');
       });
       if (failed !== undefined) {
-        throw new ApiError('output_unavailable', `output "${failed}" could not accept the batch; nothing of it is acknowledged, retry later`, retryAfter);
+        throw new ApiError('output_unavailable', `output "${failed}" could not accept the batch${why === undefined ? '' : ` (${why})`}; nothing of it is acknowledged, retry later`, retryAfter);
       }
     } finally {
       this.pending--;

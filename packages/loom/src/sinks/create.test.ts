@@ -4,8 +4,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pino } from 'pino';
-import type { OutputConfig, OutputType } from '../config/types.js';
+import { loadConfigText } from '../config/load.js';
+import { Metrics } from '../management/metrics.js';
 import { createSinks } from './create.js';
+import { DestinationSink } from './destination-sink.js';
 import { FileSink } from './file.js';
 import { StdoutSink } from './stdout.js';
 
@@ -13,58 +15,66 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loom-create-sinks-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const logger = pino({ level: 'silent' });
+const env = { LOOM_SENSOR_s1: 'token-of-sensor-one-0123456789', LOOM_SPLUNK_HEC_TOKEN: 'hec-token' };
 
-function output(type: OutputType): OutputConfig {
-  return {
-    type,
-    file_path: path.join(dir, 'events.ndjson'),
-    file_max_size_bytes: 0,
-    file_max_files: 5,
-    file_fsync: false,
-    elasticsearch_url: '',
-    elasticsearch_index: '',
-    elasticsearch_user: '',
-    elasticsearch_pass: '',
-    clickhouse_url: '',
-    clickhouse_database: '',
-    clickhouse_table: '',
-    clickhouse_user: '',
-    clickhouse_password: '',
-    outbox: {
-      enabled: false,
-      dir: '',
-      max_bytes: 0,
-      flush_interval_ms: 1000,
-      max_batch_size: 100,
-      retry_backoff_ms: 100,
-      retry_max_backoff_ms: 1000,
-    },
-  };
+function sinksOf(toml: string): ReturnType<typeof createSinks> {
+  return createSinks(loadConfigText(toml, { env }).config.outputs, logger, new Metrics());
 }
 
-test('output.type "stdout" gives one StdoutSink', () => {
-  const sinks = createSinks(output('stdout'), logger);
+test('no output configured gives one StdoutSink named stdout', () => {
+  const sinks = sinksOf('');
   assert.equal(sinks.length, 1);
   assert.ok(sinks[0] instanceof StdoutSink);
-  assert.equal(sinks[0].type, 'stdout');
+  assert.equal(sinks[0].name, 'stdout');
 });
 
 test('output.type "file" gives one FileSink writing to output.file_path', async () => {
-  const config = output('file');
-  const sinks = createSinks(config, logger);
+  const file = path.join(dir, 'events.ndjson');
+  const sinks = sinksOf(`[output]\ntype = "file"\nfile_path = ${JSON.stringify(file)}\nfile_fsync = false\n`);
   assert.equal(sinks.length, 1);
   const sink = sinks[0]!;
   assert.ok(sink instanceof FileSink);
   await sink.start();
   await sink.write({ id: 'b', source: 't', sensorId: 's', receivedAt: 0, count: 1, ndjson: Buffer.from('{"a":1}\n') });
   await sink.close();
-  assert.equal(fs.readFileSync(config.file_path, 'utf8'), '{"a":1}\n');
+  assert.equal(fs.readFileSync(file, 'utf8'), '{"a":1}\n');
 });
 
-for (const type of ['clickhouse', 'elasticsearch'] as const) {
-  test(`output.type "${type}" is refused with a message naming the key`, () => {
-    assert.throws(() => createSinks(output(type), logger), {
-      message: `output.type "${type}" is not available in this build`,
-    });
-  });
-}
+test('[output] and [[outputs]] together give every output, in order, with names and types', () => {
+  const sinks = sinksOf(`
+[output]
+type = "clickhouse"
+clickhouse_url = "http://127.0.0.1:1"
+[output.outbox]
+dir = ${JSON.stringify(dir)}
+
+[[outputs]]
+name = "search"
+type = "elasticsearch"
+elasticsearch_url = "http://127.0.0.1:2"
+outbox.dir = ${JSON.stringify(dir)}
+
+[[outputs]]
+type = "splunk_hec"
+splunk_hec_url = "https://127.0.0.1:3"
+outbox.enabled = false
+outbox.dir = ${JSON.stringify(dir)}
+
+[[outputs]]
+name = "archive"
+type = "file"
+file_path = ${JSON.stringify(path.join(dir, 'archive.ndjson'))}
+`);
+  assert.deepEqual(sinks.map((s) => [s.name, s.type]), [
+    ['clickhouse', 'clickhouse'],
+    ['search', 'elasticsearch'],
+    ['splunk_hec', 'splunk_hec'],
+    ['archive', 'file'],
+  ]);
+  assert.ok(sinks[0] instanceof DestinationSink);
+  assert.ok(sinks[1] instanceof DestinationSink);
+  assert.ok(sinks[2] instanceof DestinationSink);
+  assert.ok(sinks[3] instanceof FileSink);
+  assert.equal((sinks[2] as DestinationSink).status().outbox, undefined, 'outbox.enabled = false: no outbox');
+  assert.equal((sinks[0] as DestinationSink).status().outbox?.enabled, true, 'network outputs have an outbox by default');
+});

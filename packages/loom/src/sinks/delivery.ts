@@ -47,6 +47,8 @@ export interface ProbeResult {
   ok: boolean;
   /** Why not, e.g. `connection refused (http://127.0.0.1:8123)`; never contains credentials. */
   reason?: string;
+  /** What answered, for the startup log; description e.g. `Elasticsearch 8.15.0 (cluster "prod")`. */
+  server?: { description: string };
 }
 
 /**

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { DeadLetters, DiskSpool, SpoolFullError, type DeadLetter, type LogFn, type Taken } from '@loom/spool';
+import { DeadLetters, DiskSpool, Ring, SpoolFullError, type DeadLetter, type LogFn, type Taken } from '@loom/spool';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../management/metrics.js';
 import type { DeliveryBatch, DeliveryResult, Destination } from './delivery.js';
+import { inspectOutbox } from './outbox/inspect.js';
 import { importLegacySpool } from './outbox/legacy.js';
 import { decodeRecord, encodeRecord, eventCount } from './outbox/record.js';
 import { SinkUnavailableError, type Batch, type Sink, type SinkHealth } from './types.js';
@@ -87,6 +88,13 @@ export class DestinationSink implements Sink {
   private deadLettered = 0;
   private readonly dropped: Record<string, number> = {};
   private outboxFull = false;
+  /**
+   * Events in each outbox record not yet acknowledged, oldest first: the spool counts
+   * records (batches), operators want events. Appends push, acknowledgements and drops
+   * (always of the oldest records) shift.
+   */
+  private readonly recordEvents = new Ring<number>();
+  private outboxEvents = 0;
 
   constructor(private readonly options: DestinationSinkOptions) {
     this.name = options.name;
@@ -102,7 +110,7 @@ export class DestinationSink implements Sink {
         // Only the sensor's shipper uses the spool's own memory queue; appends here wait for the disk.
         memoryMaxEvents: 1,
         whenFull: options.outbox.whenFull,
-        onDrop: (reason, events) => this.countDrop(reason === 'spool_full' ? 'outbox_full' : reason, events),
+        onDrop: (reason, records) => this.countDrop(reason === 'spool_full' ? 'outbox_full' : reason, this.forgetRecords(records)),
         log: this.log,
       });
       this.spool.onReady = () => this.wake?.();
@@ -116,11 +124,12 @@ export class DestinationSink implements Sink {
       if (this.options.outbox.importLegacyFrom !== undefined) {
         await importLegacySpool(this.options.outbox.importLegacyFrom, this.spool, this.log);
       }
+      for (const events of (await inspectOutbox(this.options.outbox.dir, false)).recordEvents) this.rememberRecord(events);
     }
     // A destination that is down at startup is reported, not fatal: the outbox holds events meanwhile.
     const probe = await this.destination.probe(AbortSignal.any([this.stop.signal, AbortSignal.timeout(10_000)]));
     if (probe.ok) {
-      this.log('info', 'output reachable', { type: this.type, target: this.destination.target });
+      this.log('info', 'output reachable', { type: this.type, target: this.destination.target, ...(probe.server === undefined ? {} : { server: probe.server.description }) });
     } else {
       this.lastError = probe.reason;
       this.log('warn', this.spool === undefined ? 'output not reachable; batches get 503 until it is' : 'output not reachable; events wait in the outbox until it is', {
@@ -141,6 +150,7 @@ export class DestinationSink implements Sink {
     }
     try {
       await this.spool.appendDurable([encodeRecord(batch)]);
+      this.rememberRecord(batch.count);
       this.outboxFull = false;
     } catch (error) {
       if (error instanceof SpoolFullError) {
@@ -166,7 +176,7 @@ export class DestinationSink implements Sink {
       const oldest = this.inFlightReceivedAt ?? (ready.events > 0 ? ready.since : undefined);
       outbox = {
         enabled: true,
-        events: counts.spooled,
+        events: this.outboxEvents,
         bytes: counts.spooledBytes,
         oldestAgeSeconds: oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000),
         maxBytes: this.options.outbox.maxBytes,
@@ -235,8 +245,12 @@ export class DestinationSink implements Sink {
         continue;
       }
       const settled = await this.deliverTaken(taken);
-      if (settled) await spool.ack(taken, taken.records.length);
-      else await spool.release(taken);
+      if (settled) {
+        await spool.ack(taken, taken.records.length);
+        this.forgetRecords(taken.records.length);
+      } else {
+        await spool.release(taken);
+      }
       this.inFlightReceivedAt = undefined;
     }
   }
@@ -328,6 +342,19 @@ export class DestinationSink implements Sink {
     await this.deadLetters.write(letters);
     this.deadLettered += letters.length;
     this.options.metrics.outputDeadLetters.inc({ output: this.name }, letters.length);
+  }
+
+  private rememberRecord(events: number): void {
+    this.recordEvents.push(events);
+    this.outboxEvents += events;
+  }
+
+  /** The oldest `records` records left the outbox; returns how many events they held. */
+  private forgetRecords(records: number): number {
+    let events = 0;
+    for (let i = 0; i < records; i++) events += this.recordEvents.shift() ?? 0;
+    this.outboxEvents -= events;
+    return events;
   }
 
   private countDrop(reason: string, events: number): void {

@@ -1,0 +1,194 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { startClickHouse, type ClickHouseServer } from './helpers/clickhouse-server.js';
+import { request } from './helpers/http.js';
+import { baseToml, loomBin, spipEvent, startLoom, tempDir, type LoomProcess } from './helpers/loom-process.js';
+
+/*
+ * The acknowledgement contract with a real ClickHouse: a 204 means the batch is on disk in
+ * the outbox, whatever ClickHouse does; kill -9 at any moment loses nothing acknowledged.
+ */
+
+const TOKEN = 'outbox-test-token-0123456789abcdef';
+const env = { LOOM_SENSOR_spip_01: TOKEN };
+const TABLE = 'loom_events';
+
+let clickhouse: ClickHouseServer;
+before(async () => {
+  clickhouse = await startClickHouse();
+});
+after(async () => {
+  await clickhouse.stop();
+});
+
+function configFor(outboxDir: string, extra = ''): string {
+  return baseToml({
+    output: `type = "clickhouse"
+clickhouse_url = "${clickhouse.url}"
+clickhouse_table = "${TABLE}"
+batch_max_wait_ms = 50
+${extra}
+[output.outbox]
+dir = "${outboxDir}"
+retry_backoff_ms = 50
+retry_max_backoff_ms = 200`,
+  });
+}
+
+async function resetTable(): Promise<void> {
+  await clickhouse.query(`DROP TABLE IF EXISTS ${TABLE}`);
+  await clickhouse.query(`CREATE TABLE ${TABLE} (event String) ENGINE = MergeTree ORDER BY tuple()`);
+}
+
+async function post(loom: LoomProcess, events: Record<string, unknown>[]): Promise<number> {
+  const reply = await request(`http://127.0.0.1:${loom.ingestPort}/api/v1/ingest`, JSON.stringify(events), {
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}` },
+    timeoutMs: 10_000,
+  });
+  return reply.status;
+}
+
+/** Event ids stored in ClickHouse, with how often each is there. */
+async function storedIds(): Promise<Map<string, number>> {
+  const rows = await clickhouse.rows<{ id: string; n: number }>(`SELECT visitParamExtractString(event, 'id') AS id, count() AS n FROM ${TABLE} GROUP BY id`);
+  return new Map(rows.map((row) => [row.id, Number(row.n)]));
+}
+
+async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+function batchOf(first: number, size: number): Record<string, unknown>[] {
+  return Array.from({ length: size }, (_, i) => spipEvent(first + i));
+}
+
+function idOf(i: number): string {
+  return (spipEvent(i).event as { id: string }).id;
+}
+
+describe('ClickHouse output with the outbox', () => {
+  test('kill -9 under load, then restart: every acknowledged event reaches ClickHouse', async () => {
+    await resetTable();
+    const dir = await tempDir('loom-outbox-');
+    const toml = configFor(join(dir, 'outbox'));
+    let loom = await startLoom({ toml, env });
+    const acknowledged = new Set<number>();
+    let next = 0;
+    // Four clients post 50-event batches until Loom dies under them.
+    const client = async (): Promise<void> => {
+      for (;;) {
+        const first = next;
+        next += 50;
+        let status: number;
+        try {
+          status = await post(loom, batchOf(first, 50));
+        } catch {
+          return; // the connection died with Loom: that batch was not acknowledged
+        }
+        if (status === 204) for (let i = first; i < first + 50; i++) acknowledged.add(i);
+        else return;
+      }
+    };
+    const clients = [client(), client(), client(), client()];
+    await eventually(async () => acknowledged.size >= 3000, '3000 acknowledged events');
+    loom.child.kill('SIGKILL');
+    await Promise.all(clients);
+    await loom.waitForExit();
+    const beforeRestart = acknowledged.size;
+
+    loom = await startLoom({ toml, env, cwd: dir });
+    try {
+      assert.equal(await post(loom, batchOf(1_000_000, 10)), 204);
+      for (let i = 1_000_000; i < 1_000_010; i++) acknowledged.add(i);
+      await eventually(async () => {
+        const stored = await storedIds();
+        return [...acknowledged].every((i) => stored.has(idOf(i)));
+      }, `all ${acknowledged.size} acknowledged events in ClickHouse`, 30_000);
+      const stored = await storedIds();
+      const missing = [...acknowledged].filter((i) => !stored.has(idOf(i)));
+      assert.deepEqual(missing, [], `acknowledged before the kill: ${beforeRestart}`);
+    } finally {
+      await loom.stop();
+    }
+  });
+
+  test('starts while ClickHouse is down, spools, reports the backlog, and delivers once it is back', async () => {
+    await resetTable();
+    const dir = await tempDir('loom-outbox-');
+    const outboxDir = join(dir, 'outbox');
+    await clickhouse.halt();
+    const toml = configFor(outboxDir);
+    const loom = await startLoom({ toml, env });
+    try {
+      assert.ok(loom.hasLog('output not reachable; events wait in the outbox until it is'), 'the outage is reported at startup');
+      for (let b = 0; b < 5; b++) assert.equal(await post(loom, batchOf(b * 20, 20)), 204);
+
+      await eventually(async () => {
+        const metrics = await request(`http://127.0.0.1:${loom.managementPort}/metrics`, undefined, { method: 'GET' });
+        return /loom_outbox_events\{output="clickhouse"\} 100\n/.test(metrics.text) && /loom_outbox_oldest_age_seconds\{output="clickhouse"\} [0-9.]+\n/.test(metrics.text);
+      }, 'the outbox metrics to show 100 waiting events');
+
+      const configPath = join(loom.dir, 'loom.toml');
+      const status = spawnSync(process.execPath, [loomBin, 'outbox', 'status', '-config', configPath, '--json'], { encoding: 'utf8', env: { ...process.env, ...env } });
+      assert.equal(status.status, 0, status.stderr);
+      const [report] = JSON.parse(status.stdout) as [{ output: string; events: number; records: number; bySensor: Record<string, number>; oldestReceivedAt: number }];
+      assert.equal(report.output, 'clickhouse');
+      assert.equal(report.events, 100);
+      assert.equal(report.records, 5);
+      assert.deepEqual(report.bySensor, { 'spip-01': 100 });
+      assert.ok(Date.now() - report.oldestReceivedAt < 60_000);
+      const verify = spawnSync(process.execPath, [loomBin, 'outbox', 'verify', '-config', configPath], { encoding: 'utf8', env: { ...process.env, ...env } });
+      assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+      assert.match(verify.stdout, /every record is intact/);
+
+      await clickhouse.start();
+      await eventually(async () => (await storedIds()).size === 100, '100 events in ClickHouse');
+      const stored = await storedIds();
+      for (let i = 0; i < 100; i++) assert.equal(stored.get(idOf(i)), 1, `event ${i} stored exactly once`);
+      await eventually(async () => {
+        const text = (await request(`http://127.0.0.1:${loom.managementPort}/metrics`, undefined, { method: 'GET' })).text;
+        return /loom_outbox_events\{output="clickhouse"\} 0/.test(text) && /loom_output_delivered_events_total\{output="clickhouse"\} 100/.test(text);
+      }, 'the outbox metrics to show it drained');
+    } finally {
+      await loom.stop();
+      await clickhouse.start().catch(() => undefined);
+    }
+  });
+
+  test('a full outbox refuses new batches with 503 and Retry-After, and keeps what it acknowledged', async () => {
+    await resetTable();
+    const dir = await tempDir('loom-outbox-');
+    await clickhouse.halt();
+    const loom = await startLoom({ toml: configFor(join(dir, 'outbox')).replace('retry_max_backoff_ms = 200', 'retry_max_backoff_ms = 200\nmax_bytes = 40000'), env });
+    try {
+      const statuses: number[] = [];
+      let lastReply;
+      for (let b = 0; b < 20; b++) {
+        lastReply = await request(`http://127.0.0.1:${loom.ingestPort}/api/v1/ingest`, JSON.stringify(batchOf(b * 10, 10)), {
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}` },
+        });
+        statuses.push(lastReply.status);
+      }
+      const accepted = statuses.filter((s) => s === 204).length;
+      assert.ok(accepted > 0 && accepted < 20, `some accepted, then refused: ${statuses.join(',')}`);
+      assert.deepEqual(statuses.slice(accepted), new Array(20 - accepted).fill(503), 'once full, every batch is refused');
+      assert.equal(lastReply?.json?.error, 'output_unavailable');
+      assert.match(String(lastReply?.json?.message), /outbox of output "clickhouse" is full/);
+      assert.equal(lastReply?.headers['retry-after'], '30');
+
+      await clickhouse.start();
+      await eventually(async () => (await storedIds()).size === accepted * 10, `${accepted * 10} events in ClickHouse`);
+      assert.equal(await post(loom, batchOf(5000, 10)), 204, 'room again once drained');
+    } finally {
+      await loom.stop();
+      await clickhouse.start().catch(() => undefined);
+    }
+  });
+});
