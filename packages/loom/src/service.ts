@@ -62,11 +62,12 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
   const management = config.server.management_listen_address === ''
     ? undefined
     : new ManagementServer(config.server.management_listen_address, () => {
-        if (stopping) return { ready: false, reason: 'shutting down' };
-        if (!ingest.listening) return { ready: false, reason: 'ingest listener is not bound' };
-        const unhealthy = pipeline.health().find((s) => !s.health.ok);
-        if (unhealthy) return { ready: false, reason: `output ${unhealthy.name}: ${unhealthy.health.reason ?? 'not healthy'}` };
-        return { ready: true };
+        const outputs = pipeline.states();
+        if (stopping) return { ready: false, reason: 'shutting down', outputs };
+        if (!ingest.listening) return { ready: false, reason: 'ingest listener is not bound', outputs };
+        const unhealthy = outputs.find((output) => !output.ok);
+        if (unhealthy) return { ready: false, reason: `output ${unhealthy.name}: ${unhealthy.reason ?? 'not healthy'}`, outputs };
+        return { ready: true, outputs };
       }, config.observability.metrics_enabled ? metrics : undefined, logger, {
         adminToken: process.env.LOOM_ADMIN_TOKEN,
         lookup: (ips) => Promise.all(ips.map((ip) => lookupEnricher.lookup(ip))),

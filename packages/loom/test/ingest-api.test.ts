@@ -185,7 +185,14 @@ describe('output failure', () => {
       assert.ok(Number(res.headers.get('retry-after')) >= 1);
       const ready = await fetch(loom.managementUrl('/ready'));
       assert.equal(ready.status, 503);
-      assert.match(await ready.text(), /not ready: output file/);
+      const readyText = await ready.text();
+      assert.match(readyText, /^not ready: output file/);
+      assert.match(readyText, /\noutput file \(file\): NOT OK: /, 'each output has its own line');
+      const readyJson = await fetch(loom.managementUrl('/ready'), { headers: { Accept: 'application/json' } });
+      const body = await readyJson.json() as { ready: boolean; outputs: { name: string; ok: boolean; reason: string }[] };
+      assert.equal(body.ready, false);
+      assert.deepEqual(body.outputs.map((o) => [o.name, o.ok]), [['file', false]]);
+      assert.match(body.outputs[0]?.reason ?? '', /dev\/full|ENOSPC|no space/i);
     } finally {
       await loom.stop();
     }

@@ -12,7 +12,8 @@ import { baseToml, loomBin, spipEvent, startLoom, tempDir, type LoomProcess } fr
  */
 
 const TOKEN = 'outbox-test-token-0123456789abcdef';
-const env = { LOOM_SENSOR_spip_01: TOKEN };
+const ADMIN = 'admin-token-for-the-outbox-test-0123';
+const env = { LOOM_SENSOR_spip_01: TOKEN, LOOM_ADMIN_TOKEN: ADMIN };
 const TABLE = 'loom_events';
 
 let clickhouse: ClickHouseServer;
@@ -147,6 +148,19 @@ describe('ClickHouse output with the outbox', () => {
       const verify = spawnSync(process.execPath, [loomBin, 'outbox', 'verify', '-config', configPath], { encoding: 'utf8', env: { ...process.env, ...env } });
       assert.equal(verify.status, 0, verify.stdout + verify.stderr);
       assert.match(verify.stdout, /every record is intact/);
+
+      const ready = await request(`http://127.0.0.1:${loom.managementPort}/ready`, undefined, { method: 'GET' });
+      assert.equal(ready.status, 200, 'an outbox with room keeps Loom ready while ClickHouse is down');
+      assert.match(ready.text, /^ok\noutput clickhouse \(clickhouse\): ok; outbox 100 events \(\d+ bytes\), oldest [0-9.]+ s; delivery failing: .*connection refused/m);
+      const outputs = await request(`http://127.0.0.1:${loom.managementPort}/api/v1/outputs`, undefined, { method: 'GET', headers: { Authorization: `Bearer ${ADMIN}` } });
+      assert.equal(outputs.status, 200);
+      const [state] = (JSON.parse(outputs.text) as { outputs: { name: string; target: string; outbox: { events: number }; last_error: string }[] }).outputs;
+      assert.equal(state?.name, 'clickhouse');
+      assert.equal(state?.target, clickhouse.url);
+      assert.equal(state?.outbox.events, 100);
+      assert.match(state?.last_error ?? '', /connection refused/);
+      const anonymous = await request(`http://127.0.0.1:${loom.managementPort}/api/v1/outputs`, undefined, { method: 'GET' });
+      assert.equal(anonymous.status, 401);
 
       await clickhouse.start();
       await eventually(async () => (await storedIds()).size === 100, '100 events in ClickHouse');

@@ -5,10 +5,11 @@ import { TokenStore, bearerToken } from '../auth/token-store.js';
 import { ApiError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { listen } from '../net/listen.js';
+import type { OutputState } from '../sinks/types.js';
 import type { Metrics } from './metrics.js';
 
-/** Answers whether Loom can take traffic now, and if not, why. */
-export type ReadinessCheck = () => { ready: true } | { ready: false; reason: string };
+/** Answers whether Loom can take traffic now, and if not, why; with every output's state. */
+export type ReadinessCheck = () => ({ ready: true } | { ready: false; reason: string }) & { outputs: OutputState[] };
 
 export interface ManagementApi {
   /** Bearer token of the JSON API (LOOM_ADMIN_TOKEN); without one the API is off. */
@@ -115,15 +116,42 @@ export class ManagementServer {
         text(res, 200, 'ok');
         return;
       case '/ready': {
+        // The first line is what probes look at; the lines after it say how each output is doing.
         const state = this.readiness();
-        if (state.ready) text(res, 200, 'ok');
-        else text(res, 503, `not ready: ${state.reason}`);
+        const status = state.ready ? 200 : 503;
+        if (wantsJson(req)) {
+          json(res, status, { ready: state.ready, ...(state.ready ? {} : { reason: state.reason }), outputs: state.outputs });
+          return;
+        }
+        const head = state.ready ? 'ok' : `not ready: ${state.reason}`;
+        text(res, status, [head, ...state.outputs.map(describeOutput)].join('\n') + '\n');
+        return;
+      }
+      case '/api/v1/outputs': {
+        if (this.admin === undefined) return apiError(res, new ApiError('lookup_disabled', 'the management API is off: set LOOM_ADMIN_TOKEN'));
+        const token = bearerToken(req.headers.authorization);
+        if (token === undefined || this.admin.sensorFor(token) === undefined) return apiError(res, new ApiError('unauthorized', 'missing or invalid admin token (Authorization: Bearer $LOOM_ADMIN_TOKEN)'));
+        json(res, 200, { outputs: this.readiness().outputs });
         return;
       }
       default:
         text(res, 404, 'not found\n');
     }
   }
+}
+
+function wantsJson(req: IncomingMessage): boolean {
+  return (req.headers.accept ?? '').includes('application/json');
+}
+
+/** One line per output: "output clickhouse (clickhouse): ok; outbox 120 events, oldest 3.2 s; last success 1 s ago". */
+function describeOutput(output: OutputState): string {
+  const parts = [output.ok ? 'ok' : `NOT OK: ${output.reason ?? 'unknown'}`];
+  if (output.outbox !== undefined) parts.push(`outbox ${output.outbox.events} events (${output.outbox.bytes} bytes), oldest ${output.outbox.oldest_age_seconds} s`);
+  if (output.last_success_at !== undefined) parts.push(`last success ${Math.max(0, Math.round((Date.now() - output.last_success_at) / 1000))} s ago`);
+  if (output.last_error !== undefined) parts.push(`delivery failing: ${output.last_error}`);
+  if (output.dead_letters !== undefined && output.dead_letters > 0) parts.push(`${output.dead_letters} dead letters`);
+  return `output ${output.name} (${output.type}): ${parts.join('; ')}`;
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

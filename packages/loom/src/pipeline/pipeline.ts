@@ -1,7 +1,7 @@
 import { ApiError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../management/metrics.js';
-import { SinkUnavailableError, type Batch, type Sink, type SinkHealth } from '../sinks/types.js';
+import { SinkUnavailableError, type Batch, type OutputState, type Sink, type SinkHealth } from '../sinks/types.js';
 
 /**
  * Hands each batch to every sink and acknowledges it only when all of them have durably
@@ -75,6 +75,14 @@ export class Pipeline {
       const health = sink.health();
       this.metrics.outputUp.set({ output: sink.name, type: sink.type }, health.ok ? 1 : 0);
       return { name: sink.name, health };
+    });
+  }
+
+  /** Every output's health and details, in config order. */
+  states(): OutputState[] {
+    return this.health().map(({ name, health }, i) => {
+      const sink = this.sinks[i] as Sink;
+      return { name, type: sink.type, ok: health.ok, ...(health.reason === undefined ? {} : { reason: health.reason }), ...sink.details?.() };
     });
   }
 

@@ -7,7 +7,7 @@ import type { DeliveryBatch, DeliveryResult, Destination } from './delivery.js';
 import { inspectOutbox } from './outbox/inspect.js';
 import { importLegacySpool } from './outbox/legacy.js';
 import { decodeRecord, encodeRecord, eventCount } from './outbox/record.js';
-import { SinkUnavailableError, type Batch, type Sink, type SinkHealth } from './types.js';
+import { SinkUnavailableError, type Batch, type OutputState, type Sink, type SinkHealth } from './types.js';
 
 export interface OutboxOptions {
   enabled: boolean;
@@ -192,6 +192,17 @@ export class DestinationSink implements Sink {
       deadLetters: this.deadLettered,
       dropped: { ...this.dropped },
     };
+  }
+
+  details(): Omit<OutputState, 'name' | 'type' | 'ok' | 'reason'> {
+    const status = this.status();
+    const state: Omit<OutputState, 'name' | 'type' | 'ok' | 'reason'> = { target: status.target, dead_letters: status.deadLetters, dropped: status.dropped };
+    if (status.outbox !== undefined) {
+      state.outbox = { events: status.outbox.events, bytes: status.outbox.bytes, oldest_age_seconds: Math.round(status.outbox.oldestAgeSeconds * 10) / 10, max_bytes: status.outbox.maxBytes };
+    }
+    if (status.lastSuccessAt !== undefined) state.last_success_at = status.lastSuccessAt;
+    if (status.lastError !== undefined) state.last_error = status.lastError;
+    return state;
   }
 
   async reopen(): Promise<void> {

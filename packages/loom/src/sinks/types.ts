@@ -17,6 +17,24 @@ export interface Batch {
   readonly ndjson: Uint8Array;
 }
 
+/** What an operator (and /ready, /api/v1/outputs) sees of one output. */
+export interface OutputState {
+  name: string;
+  type: string;
+  ok: boolean;
+  /** Why not ok. */
+  reason?: string;
+  /** Where it sends, without credentials (network outputs). */
+  target?: string;
+  outbox?: { events: number; bytes: number; oldest_age_seconds: number; max_bytes: number };
+  /** Unix ms of the last delivery the destination accepted. */
+  last_success_at?: number;
+  /** The destination's last error, while deliveries fail. */
+  last_error?: string;
+  dead_letters?: number;
+  dropped?: Record<string, number>;
+}
+
 export interface SinkHealth {
   ok: boolean;
   /** Why the sink cannot accept batches now (shown by /ready). */
@@ -38,6 +56,8 @@ export interface Sink {
   start(): Promise<void>;
   write(batch: Batch): Promise<void>;
   health(): SinkHealth;
+  /** Details beyond health (outbox depth, last success), for outputs that have them. */
+  details?(): Omit<OutputState, 'name' | 'type' | 'ok' | 'reason'>;
   /** Re-opens files (SIGHUP after logrotate). */
   reopen(): Promise<void>;
   /** Flushes and releases resources; write() must not be called afterwards. */
