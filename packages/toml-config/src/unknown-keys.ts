@@ -5,7 +5,10 @@ import { isTable, type TomlTable } from './values.js';
 export type Kind = 'string' | 'boolean' | 'integer' | 'string-array' | 'integer-array' | 'integer-or-string-array' | 'free-table';
 
 export interface TableSpec {
-  /** A nested table, a value, or (a one-element array) an array of tables with that spec. */
+  /**
+   * A nested table, a value, or (a one-element array) tables with that spec: written as an
+   * array of tables ([[name]]) or as a table of named tables ([name.<id>]).
+   */
   readonly [key: string]: Kind | TableSpec | readonly [TableSpec];
 }
 
@@ -38,6 +41,8 @@ export function unknownKeyWarnings(root: TomlTable, schema: TableSpec, options: 
         value.forEach((item, i) => {
           if (isTable(item)) walk(item, known[0] as TableSpec, `${key}[${i}].`);
         });
+      } else if (Array.isArray(known) && isTable(value)) {
+        for (const [id, item] of Object.entries(value)) if (isTable(item)) walk(item, known[0] as TableSpec, `${key}.${id}.`);
       } else if (typeof known === 'object' && !Array.isArray(known) && isTable(value)) {
         walk(value, known as TableSpec, `${key}.`);
       }

@@ -104,6 +104,18 @@ export class TomlValues {
     return this.wrongType(key, 'an array of tables ([[' + key + ']])', value);
   }
 
+  /**
+   * Tables written either as an array of tables ([[name]], ids undefined) or as a table of
+   * named tables ([name.<id>], ids = the names).
+   */
+  namedTables(key: string): { id: string | undefined; table: TomlTable }[] | undefined {
+    const value = this.lookup(key);
+    if (value === undefined) return undefined;
+    if (Array.isArray(value) && value.every(isTable)) return (value as TomlTable[]).map((table) => ({ id: undefined, table }));
+    if (isTable(value) && Object.values(value).every(isTable)) return Object.entries(value).map(([id, table]) => ({ id, table: table as TomlTable }));
+    return this.wrongType(key, `tables ([${key}.<name>] sections or [[${key}]] entries)`, value);
+  }
+
   /** Entries of a free-form table; keys are returned as written. */
   table(key: string): [string, unknown][] | undefined {
     const value = this.lookup(key);

@@ -14,7 +14,7 @@ export interface Draft {
   config: LoomConfig;
   /** output.type as written ("" when absent); validate.ts decides whether it is supported. */
   outputType: string;
-  /** Each [[outputs]] entry with its type as written. */
+  /** Each [outputs.<name>] section or [[outputs]] entry, with its type as written. */
   outputList: { config: OutputConfig; typeWritten: string }[];
   /** Whether an [output] table is written at all. */
   outputWritten: boolean;
@@ -271,7 +271,7 @@ const networkTypes = new Set(['clickhouse', 'elasticsearch', 'splunk_hec']);
 /** Events per request by destination: ClickHouse wants few large inserts; bulk and HEC requests stay moderate. */
 const defaultBatchEvents: Record<string, number> = { clickhouse: 10_000, elasticsearch: 2_000, splunk_hec: 1_000 };
 
-/** One output table: [output] (key "output") or an [[outputs]] entry (key "outputs[i]"). */
+/** One output table: [output] (key "output"), [outputs.<name>] (key "outputs.<name>") or an [[outputs]] entry (key "outputs[i]"). */
 function decodeOutput(read: Reader, key: string, typeWritten: string): OutputConfig {
   const k = (name: string): string => `${key}.${name}`;
   const network = networkTypes.has(typeWritten);
@@ -337,7 +337,7 @@ function decodeOutput(read: Reader, key: string, typeWritten: string): OutputCon
   if (maxBackoff < backoff) {
     read.warnings.push(`${key}.outbox.retry_max_backoff_ms (${maxBackoff}) is below ${key}.outbox.retry_backoff_ms (${backoff}): every retry waits ${maxBackoff} ms`);
   }
-  if (key === 'output' && read.values.has('output.name')) read.warnings.push('output.name is ignored: [output] is named after its type; names are for [[outputs]] entries');
+  if (key === 'output' && read.values.has('output.name')) read.warnings.push('output.name is ignored: [output] is named after its type; outputs named otherwise are [outputs.<name>] sections');
   return output;
 }
 
@@ -352,15 +352,22 @@ function credentialEnv(read: Reader, key: string): OutputConfig['credential_env'
   return names;
 }
 
-/** The [[outputs]] entries, each read with keys named "outputs[i].<key>" in messages. */
+/**
+ * The extra outputs: [outputs.<name>] sections (keys named "outputs.<name>.<key>" in
+ * messages, the section name is the output's name) or [[outputs]] entries ("outputs[i]").
+ */
 function decodeOutputList(read: Reader): { config: OutputConfig; typeWritten: string }[] {
-  const tables = read.values.tableArray('outputs') ?? [];
-  return tables.map((table, i) => {
-    const key = `outputs[${i}]`;
-    const values = new TomlValues({ [key]: table }, key);
+  const entries = read.values.namedTables('outputs') ?? [];
+  return entries.map(({ id, table }, i) => {
+    const key = id === undefined ? `outputs[${i}]` : `outputs.${id}`;
+    const values = new TomlValues(id === undefined ? { [key]: table } : { outputs: { [id]: table } }, key);
     const sub = new Reader(values, read.warnings);
     const typeWritten = values.string(`${key}.type`) ?? '';
     const config = decodeOutput(sub, key, typeWritten);
+    if (id !== undefined) {
+      if (config.name !== '' && config.name !== id) read.errors.push(`${key}.name: ${JSON.stringify(config.name)} differs from the section name ${JSON.stringify(id)}; leave name out of [outputs.<name>] sections`);
+      config.name = id;
+    }
     read.errors.push(...values.errors);
     return { config, typeWritten };
   });

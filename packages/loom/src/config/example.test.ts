@@ -21,8 +21,8 @@ const warnedKeys = new Set([
 ]);
 
 /**
- * [[outputs]] entries take exactly the keys of [output] (plus name), so the example and the
- * docs describe them once, under output.*.
+ * [outputs.<name>] sections take exactly the keys of [output], so the example and the docs
+ * describe them once, under output.*.
  */
 function leafKeys(spec: TableSpec, prefix = ''): string[] {
   return Object.entries(spec).filter(([name]) => !(prefix === '' && name === 'outputs')).flatMap(([name, kind]) => {
@@ -56,7 +56,7 @@ test('loom.example.toml sets every key except those that would warn', () => {
   assert.deepEqual(writtenKeys(parse(exampleText)).sort(), expected);
   assert.match(exampleText, /^# \[auth\.tokens\]/m);
   assert.match(exampleText, /kafka/);
-  assert.match(exampleText, /^# \[\[outputs\]\]/m);
+  assert.match(exampleText, /^# \[outputs\.archive\]/m);
   for (const key of ['geoip_db_path', 'asn_db_path', '\\[\\[enrichment\\.intel\\]\\]', 'confidence']) assert.match(exampleText, new RegExp(`^# ${key}`, 'm'));
 });
 
@@ -71,5 +71,5 @@ test('loom.example.toml spells out the defaults it keeps', () => {
 test('docs/CONFIGURATION.md documents every key', () => {
   const missing = leafKeys(schema).filter((key) => !docsText.includes(`\`${key}\``));
   assert.deepEqual(missing, []);
-  assert.match(docsText, /`\[\[outputs\]\]`/);
+  assert.match(docsText, /`\[outputs\.<name>\]`/);
 });

@@ -865,3 +865,29 @@ clickhouse_table = "events; DROP TABLE x"
     'outputs[1]: the HEC token comes from the environment: set LOOM_SPLUNK_HEC_TOKEN',
   ]);
 });
+
+test('[outputs.<name>] sections: the section name is the output name; unknown keys are named by section', () => {
+  const { config, warnings } = loadConfigText(`
+[output]
+type = "stdout"
+
+[outputs.archive]
+type = "file"
+file_path = "/var/log/loom/archive.ndjson"
+file_fsnyc = false
+
+[outputs.warehouse]
+type = "clickhouse"
+clickhouse_url = "http://127.0.0.1:8123"
+[outputs.warehouse.outbox]
+max_bytes = 1048576
+`, { env });
+  assert.deepEqual(config.outputs.map((o) => [o.key, o.name, o.type]), [['output', 'stdout', 'stdout'], ['outputs.archive', 'archive', 'file'], ['outputs.warehouse', 'warehouse', 'clickhouse']]);
+  assert.equal(config.outputs[2]?.outbox.max_bytes, 1048576);
+  assert.deepEqual(warnings, ['unknown key "outputs.archive.file_fsnyc" (ignored; did you mean "outputs.archive.file_fsync"?)']);
+  assert.deepEqual(errorLines('[outputs.a]\ntype = "clickhouse"\nname = "b"\nclickhouse_url = "http://x:1"\n[outputs.c]\ntype = "file"\n'), [
+    'outputs.a.name: "b" differs from the section name "a"; leave name out of [outputs.<name>] sections',
+    'outputs.c: file_path required when type=file',
+  ]);
+  assert.deepEqual(errorLines('outputs = 3\n'), ['outputs: expected tables ([outputs.<name>] sections or [[outputs]] entries), got integer 3']);
+});

@@ -64,3 +64,19 @@ test('redactUrl hides user information in well-formed and schemeless URLs', () =
   assert.equal(redactUrl('https://host/path@x'), 'https://host/path@x');
   assert.equal(redactUrl('http://host:8123'), 'http://host:8123');
 });
+
+test('extra outputs print as [outputs.<name>] sections that load back to the same outputs, secrets redacted', () => {
+  const { config } = loadConfigText(`
+[[outputs]]
+name = "warehouse"
+type = "clickhouse"
+clickhouse_url = "http://127.0.0.1:8123"
+clickhouse_password = "very-secret"
+`, { env: { LOOM_SENSOR_a: 'token-a' } });
+  const text = formatEffectiveConfig(config);
+  assert.match(text, /^\[outputs\.warehouse\]$/m);
+  assert.match(text, /^\[outputs\.warehouse\.outbox\]$/m);
+  assert.doesNotMatch(text, /very-secret/);
+  const again = loadConfigText(text.replaceAll('"<redacted>"', '""'), { env: { LOOM_SENSOR_a: 'token-a' } }).config;
+  assert.deepEqual(again.outputs.map((o) => [o.name, o.type, o.clickhouse_url]), [['warehouse', 'clickhouse', 'http://127.0.0.1:8123']]);
+});

@@ -25,12 +25,18 @@ export function formatEffectiveConfig(config: LoomConfig): string {
   ];
   const sections = Object.entries(config).filter(([name]) => name !== 'source_path' && name !== 'outputs');
   for (const [name, section] of sections) {
-    if (name === 'output') writeTable(lines, name, outputTable(section as LoomConfig['output']), config);
-    else writeTable(lines, name, section as Record<string, unknown>, config);
+    if (name === 'output') {
+      // Not printed when only [outputs.<name>] sections are in use: it would become an output when loaded back.
+      if (config.outputs.includes(config.output)) writeTable(lines, name, outputTable(section as LoomConfig['output']), config);
+    } else {
+      writeTable(lines, name, section as Record<string, unknown>, config);
+    }
   }
-  // [output] is printed above; the list adds the [[outputs]] entries.
+  // [output] is printed above; the others as [outputs.<name>] sections, however they were written.
   for (const output of config.outputs) {
-    if (output.key !== 'output') writeTable(lines, 'outputs', outputTable(output), config, '[[outputs]]');
+    if (output.key === 'output') continue;
+    const { name: _name, ...table } = outputTable(output);
+    writeTable(lines, `outputs.${output.name}`, table, config);
   }
   return `${lines.join('\n')}\n`;
 }
