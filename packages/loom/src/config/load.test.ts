@@ -286,6 +286,10 @@ test('an empty config gets every default of the earlier version and of the new k
     splunk_hec_max_request_bytes: 1000000,
     elasticsearch_max_bulk_bytes: 5242880,
     credential_env: {},
+    format: 'json',
+    column_order: [],
+    plaintext_field_delimiter: '\t',
+    plaintext_entry_delimiter: '\n',
     file_path: '',
     file_max_size_bytes: 0,
     file_max_files: 5,
@@ -890,4 +894,19 @@ max_bytes = 1048576
     'outputs.c: file_path required when type=file',
   ]);
   assert.deepEqual(errorLines('outputs = 3\n'), ['outputs: expected tables ([outputs.<name>] sections or [[outputs]] entries), got integer 3']);
+});
+
+test('file record formats: plaintext needs columns and delimiters that cannot be confused', () => {
+  const { config } = loadConfigText('[output]\ntype = "file"\nfile_path = "/tmp/x"\nformat = "plaintext"\ncolumn_order = ["timestamp", "source_ip"]\nplaintext_field_delimiter = "|"\n', { env });
+  assert.equal(config.output.format, 'plaintext');
+  assert.deepEqual(config.output.column_order, ['timestamp', 'source_ip']);
+  assert.equal(config.output.plaintext_entry_delimiter, '\n');
+  assert.deepEqual(errorLines('[output]\ntype = "file"\nfile_path = "/tmp/x"\nformat = "plaintext"\nplaintext_field_delimiter = "\\n\\n"\n'), [
+    'output.column_order: required when format = "plaintext" (the fields to write, in order)',
+    'output.plaintext_field_delimiter "\\n\\n" and plaintext_entry_delimiter "\\n": one contains the other, so records could not be split back',
+  ]);
+  assert.deepEqual(errorLines('[output]\ntype = "file"\nfile_path = "/tmp/x"\ncolumn_order = ["a", "a", " "]\n'), [
+    'output.column_order: "a" is listed twice',
+    'output.column_order: empty column name',
+  ]);
 });

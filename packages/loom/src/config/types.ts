@@ -166,6 +166,14 @@ export interface OutputConfig {
   file_max_files: number;
   /** file output: fdatasync before acknowledging a batch. */
   file_fsync: boolean;
+  /** file output: "json" (one object per line) or "plaintext" (delimited columns). */
+  format: 'json' | 'plaintext';
+  /** file output: fields to write, in order; empty = the whole event (json only). */
+  column_order: string[];
+  /** file output, plaintext: between the fields of a record. */
+  plaintext_field_delimiter: string;
+  /** file output, plaintext: after each record. */
+  plaintext_entry_delimiter: string;
   elasticsearch_url: string;
   elasticsearch_index: string;
   elasticsearch_user: string;

@@ -152,6 +152,7 @@ function checkOutput(output: OutputConfig, written: string, errors: string[], wa
   switch (type) {
     case 'file':
       if (output.file_path === '') errors.push(`${key}: file_path required when type=file`);
+      checkRecordFormat(output, errors);
       break;
     case 'elasticsearch':
       if (output.elasticsearch_url === '') errors.push(`${key}: elasticsearch_url required when type=elasticsearch`);
@@ -180,6 +181,23 @@ function checkOutput(output: OutputConfig, written: string, errors: string[], wa
     warnings.push(`${key}.insecure_skip_verify: the server certificate is not checked; anyone on the path can read and change events`);
   }
   return type;
+}
+
+function checkRecordFormat(output: OutputConfig, errors: string[]): void {
+  const { key, column_order: columns, plaintext_field_delimiter: field, plaintext_entry_delimiter: entry } = output;
+  const seen = new Set<string>();
+  for (const column of columns) {
+    if (column.trim() === '') errors.push(`${key}.column_order: empty column name`);
+    else if (seen.has(column)) errors.push(`${key}.column_order: ${JSON.stringify(column)} is listed twice`);
+    seen.add(column);
+  }
+  if (output.format !== 'plaintext') return;
+  if (columns.length === 0) errors.push(`${key}.column_order: required when format = "plaintext" (the fields to write, in order)`);
+  if (field === '') errors.push(`${key}.plaintext_field_delimiter: must not be empty`);
+  if (entry === '') errors.push(`${key}.plaintext_entry_delimiter: must not be empty`);
+  if (field !== '' && entry !== '' && (field.includes(entry) || entry.includes(field))) {
+    errors.push(`${key}.plaintext_field_delimiter ${JSON.stringify(field)} and plaintext_entry_delimiter ${JSON.stringify(entry)}: one contains the other, so records could not be split back`);
+  }
 }
 
 function checkOutputNames(outputs: OutputConfig[], errors: string[]): void {

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import type { OutputConfig } from '../config/types.js';
 import type { Logger } from '../logging.js';
 import { AppendWriter, describeError, errorCode, type AppendWriterOptions } from './append-writer.js';
+import { RecordFormatter } from './record-format.js';
 import { SinkUnavailableError, type Batch, type Sink, type SinkHealth } from './types.js';
 
 const open = promisify(fs.open);
@@ -15,7 +16,8 @@ const fsyncFd = promisify(fs.fsync);
 const FILE_MODE = 0o640;
 const RETRY_AFTER_SECONDS = 5;
 
-export type FileSinkConfig = Pick<OutputConfig, 'file_path' | 'file_max_size_bytes' | 'file_max_files' | 'file_fsync'>;
+export type FileSinkConfig = Pick<OutputConfig, 'file_path' | 'file_max_size_bytes' | 'file_max_files' | 'file_fsync'>
+  & Partial<Pick<OutputConfig, 'format' | 'column_order' | 'plaintext_field_delimiter' | 'plaintext_entry_delimiter'>>;
 export type FileSinkOptions = Pick<AppendWriterOptions, 'maxQueuedBytes'> & { name?: string };
 
 /**
@@ -26,6 +28,7 @@ export class FileSink implements Sink {
   readonly name: string;
   readonly type = 'file';
   private readonly path: string;
+  private readonly formatter: RecordFormatter;
   private readonly writer: AppendWriter;
   private fd: number | undefined;
   /** Rotation renames the path, which must never happen to /dev/null, a FIFO or a device. */
@@ -42,6 +45,12 @@ export class FileSink implements Sink {
     this.path = config.file_path;
     const rotating = config.file_max_size_bytes > 0;
     // The real fd arrives with start(); until then write() refuses before reaching the writer.
+    this.formatter = new RecordFormatter({
+      format: config.format ?? 'json',
+      columnOrder: config.column_order ?? [],
+      fieldDelimiter: config.plaintext_field_delimiter ?? '\t',
+      entryDelimiter: config.plaintext_entry_delimiter ?? '\n',
+    });
     this.writer = new AppendWriter(-1, {
       fsync: config.file_fsync,
       rollbackOnFailure: true,
@@ -66,7 +75,7 @@ export class FileSink implements Sink {
   async write(batch: Batch): Promise<void> {
     if (this.fd === undefined) throw new SinkUnavailableError(`file output ${this.path} is not open`);
     try {
-      await this.writer.append(batch.ndjson);
+      await this.writer.append(this.formatter.format(batch.ndjson));
     } catch (err) {
       if (err instanceof SinkUnavailableError) throw err;
       const reason = `writing ${this.path} failed: ${describeError(err)}`;
