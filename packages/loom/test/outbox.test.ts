@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startClickHouse, type ClickHouseServer } from './helpers/clickhouse-server.js';
 import { request } from './helpers/http.js';
@@ -202,6 +203,91 @@ describe('ClickHouse output with the outbox', () => {
       assert.equal(await post(loom, batchOf(5000, 10)), 204, 'room again once drained');
     } finally {
       await loom.stop();
+      await clickhouse.start().catch(() => undefined);
+    }
+  });
+
+  test('ClickHouse answering 500, then hanging past the request timeout: events wait, then arrive exactly once', async () => {
+    await resetTable();
+    const dir = await tempDir('loom-outbox-');
+    const loom = await startLoom({ toml: configFor(join(dir, 'outbox'), 'request_timeout_ms = 500'), env });
+    try {
+      // Every insert fails inside ClickHouse (HTTP 500, Code 395) while this column exists.
+      await clickhouse.query(`ALTER TABLE ${TABLE} ADD COLUMN guard UInt8 DEFAULT throwIf(length(event) >= 0)`);
+      for (let b = 0; b < 3; b++) assert.equal(await post(loom, batchOf(b * 10, 10)), 204);
+      await eventually(async () => {
+        const ready = await request(`http://127.0.0.1:${loom.managementPort}/ready`, undefined, { method: 'GET' });
+        return ready.status === 200 && /delivery failing: .*500/.test(ready.text);
+      }, '/ready to show the 500');
+      assert.equal((await storedIds()).size, 0);
+
+      // Now the server stops answering at all; deliveries time out after 500 ms and are retried.
+      clickhouse.pause();
+      for (let b = 3; b < 6; b++) assert.equal(await post(loom, batchOf(b * 10, 10)), 204);
+      await eventually(async () => {
+        const ready = await request(`http://127.0.0.1:${loom.managementPort}/ready`, undefined, { method: 'GET' });
+        return /delivery failing: .*timed out/.test(ready.text);
+      }, '/ready to show the timeout');
+      clickhouse.resume();
+      await clickhouse.query(`ALTER TABLE ${TABLE} DROP COLUMN guard`);
+
+      await eventually(async () => (await storedIds()).size === 60, '60 events in ClickHouse');
+      const stored = await storedIds();
+      for (let i = 0; i < 60; i++) assert.equal(stored.get(idOf(i)), 1, `event ${i} stored exactly once`);
+      const metrics = (await request(`http://127.0.0.1:${loom.managementPort}/metrics`, undefined, { method: 'GET' })).text;
+      assert.match(metrics, /loom_output_retries_total\{output="clickhouse"\} [1-9]/);
+    } finally {
+      clickhouse.resume();
+      await loom.stop();
+    }
+  });
+
+  test('a full disk under the outbox: clear 503s, nothing acknowledged is lost, the outbox verifies clean', async (t) => {
+    if (process.getuid?.() !== 0) {
+      t.skip('needs root to mount a small tmpfs for the outbox');
+      return;
+    }
+    await resetTable();
+    const dir = await tempDir('loom-outbox-');
+    const outboxDir = join(dir, 'outbox');
+    await mkdir(outboxDir);
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=200k', 'tmpfs', outboxDir], { encoding: 'utf8' });
+    assert.equal(mounted.status, 0, mounted.stderr);
+    await clickhouse.halt();
+    const toml = configFor(outboxDir);
+    const loom = await startLoom({ toml, env });
+    try {
+      const acknowledged: number[] = [];
+      let refused: Awaited<ReturnType<typeof request>> | undefined;
+      for (let b = 0; b < 200 && refused === undefined; b++) {
+        const reply = await request(`http://127.0.0.1:${loom.ingestPort}/api/v1/ingest`, JSON.stringify(batchOf(b * 10, 10)), {
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}` },
+        });
+        if (reply.status === 204) acknowledged.push(b);
+        else refused = reply;
+      }
+      assert.ok(refused !== undefined, 'the 200 KiB disk fills up');
+      assert.equal(refused.status, 503);
+      assert.equal(refused.json?.error, 'output_unavailable');
+      assert.match(String(refused.json?.message), /outbox of output "clickhouse" could not store the batch: spool write failed: .*ENOSPC/);
+      assert.ok(Number(refused.headers['retry-after']) >= 1);
+      assert.ok(acknowledged.length > 5, `some batches fit first (${acknowledged.length})`);
+
+      const verify = spawnSync(process.execPath, [loomBin, 'outbox', 'verify', '-config', join(loom.dir, 'loom.toml')], { encoding: 'utf8', env: { ...process.env, ...env } });
+      assert.match(verify.stdout, /undelivered +\d+ events/);
+      assert.doesNotMatch(verify.stdout, /fail their checksum|unreadable|no valid outbox header/, verify.stdout);
+
+      await clickhouse.start();
+      await eventually(async () => {
+        const stored = await storedIds();
+        return acknowledged.every((b) => stored.has(idOf(b * 10)) && stored.has(idOf(b * 10 + 9)));
+      }, 'every acknowledged batch in ClickHouse');
+      const stored = await storedIds();
+      for (const b of acknowledged) for (let i = b * 10; i < b * 10 + 10; i++) assert.equal(stored.get(idOf(i)), 1, `event ${i} stored exactly once`);
+      await eventually(async () => (await post(loom, batchOf(100_000, 10))) === 204, 'room again once drained');
+    } finally {
+      await loom.stop();
+      spawnSync('umount', ['-l', outboxDir]);
       await clickhouse.start().catch(() => undefined);
     }
   });
