@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startClickHouse, type ClickHouseServer } from './helpers/clickhouse-server.js';
 import { request } from './helpers/http.js';
@@ -181,7 +181,10 @@ describe('ClickHouse output with the outbox', () => {
     await resetTable();
     const dir = await tempDir('loom-outbox-');
     await clickhouse.halt();
-    const loom = await startLoom({ toml: configFor(join(dir, 'outbox')).replace('retry_max_backoff_ms = 200', 'retry_max_backoff_ms = 200\nmax_bytes = 40000'), env });
+    const copy = join(dir, 'copy.ndjson');
+    const toml = configFor(join(dir, 'outbox')).replace('retry_max_backoff_ms = 200', 'retry_max_backoff_ms = 200\nmax_bytes = 40000')
+      + `\n[outputs.copy]\ntype = "file"\nfile_path = "${copy}"\n`;
+    const loom = await startLoom({ toml, env });
     try {
       const statuses: number[] = [];
       let lastReply;
@@ -197,6 +200,8 @@ describe('ClickHouse output with the outbox', () => {
       assert.equal(lastReply?.json?.error, 'output_unavailable');
       assert.match(String(lastReply?.json?.message), /outbox of output "clickhouse" is full/);
       assert.equal(lastReply?.headers['retry-after'], '30');
+      const copied = (await readFile(copy, 'utf8')).trim().split('\n');
+      assert.equal(copied.length, accepted * 10, 'the other output gets only the accepted batches, not every retry of the refused ones');
 
       await clickhouse.start();
       await eventually(async () => (await storedIds()).size === accepted * 10, `${accepted * 10} events in ClickHouse`);

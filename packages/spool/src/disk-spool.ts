@@ -132,6 +132,12 @@ export class DiskSpool implements EventStore {
     this.scheduleFlush();
   }
 
+  /** Whether records of this many payload bytes would fit now (always true with drop_oldest). */
+  hasRoomFor(records: number, payloadBytes: number): boolean {
+    if (this.options.whenFull !== 'reject') return true;
+    return this.totalBytes() + this.durableBytes + records * FRAME_HEADER_BYTES + payloadBytes + SEGMENT_HEADER_BYTES <= this.options.maxBytes;
+  }
+
   /**
    * Appends records and resolves once they are written and fdatasync'ed, together with
    * whatever else arrived in the same group-commit window. Rejects when the spool is

@@ -39,6 +39,12 @@ export class Pipeline {
     this.metrics.pendingBatches.set(this.pending);
     try {
       if (batch.count === 0) return;
+      for (const sink of this.sinks) {
+        const refusal = sink.refuses?.(batch);
+        if (refusal === undefined) continue;
+        this.metrics.outputErrors.inc({ output: sink.name });
+        throw new ApiError('output_unavailable', `output "${sink.name}" could not accept the batch (${refusal.message}); nothing of it is acknowledged, retry later`, refusal.retryAfterSeconds);
+      }
       const results = await Promise.allSettled(this.sinks.map((sink) => sink.write(batch)));
       let retryAfter = 0;
       let failed: string | undefined;

@@ -156,10 +156,30 @@ export class DestinationSink implements Sink {
       if (error instanceof SpoolFullError) {
         this.outboxFull = true;
         this.countDrop('outbox_full_refused', batch.count);
-        throw new SinkUnavailableError(`outbox of output "${this.name}" is full (outbox.max_bytes ${this.options.outbox.maxBytes}); the destination is behind: ${this.lastError ?? 'no error reported'}`, FULL_RETRY_AFTER_SECONDS, { cause: error });
+        throw this.fullError(error);
       }
       throw new SinkUnavailableError(`outbox of output "${this.name}" could not store the batch: ${error instanceof Error ? error.message : String(error)}`, 5, { cause: error });
     }
+  }
+
+  refuses(batch: Batch): SinkUnavailableError | undefined {
+    if (this.spool === undefined || this.closing) return undefined;
+    // The record adds a header line of about 150 bytes to the events.
+    if (this.spool.hasRoomFor(1, batch.ndjson.byteLength + 256)) {
+      this.outboxFull = false;
+      return undefined;
+    }
+    this.outboxFull = true;
+    this.countDrop('outbox_full_refused', batch.count);
+    return this.fullError();
+  }
+
+  private fullError(cause?: unknown): SinkUnavailableError {
+    return new SinkUnavailableError(
+      `outbox of output "${this.name}" is full (outbox.max_bytes ${this.options.outbox.maxBytes}); the destination is behind: ${this.lastError ?? 'no error reported'}`,
+      FULL_RETRY_AFTER_SECONDS,
+      cause === undefined ? undefined : { cause },
+    );
   }
 
   health(): SinkHealth {

@@ -56,6 +56,12 @@ export interface Sink {
   start(): Promise<void>;
   write(batch: Batch): Promise<void>;
   health(): SinkHealth;
+  /**
+   * Why this sink would refuse the batch right now (a full outbox), checked for every sink
+   * before any is written to, so that one full output does not make the others take the
+   * batch again and again while its client retries. undefined = it would take it.
+   */
+  refuses?(batch: Batch): SinkUnavailableError | undefined;
   /** Details beyond health (outbox depth, last success), for outputs that have them. */
   details?(): Omit<OutputState, 'name' | 'type' | 'ok' | 'reason'>;
   /** Re-opens files (SIGHUP after logrotate). */
