@@ -9,7 +9,9 @@ import { Metrics } from './management/metrics.js';
 import { DecodePool } from './pipeline/decode-pool.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { createSinks } from './sinks/create.js';
+import { createInputs } from './sources/create.js';
 import { IngestServer } from './sources/http-ingest/server.js';
+import { PipelineSubmitter } from './sources/submitter.js';
 import { Enricher, type EnrichmentSettings } from './transforms/enricher.js';
 import { EnrichmentDataManager } from './transforms/enrichment-data.js';
 import { Gauge } from 'prom-client';
@@ -58,6 +60,8 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
   registerEnricherMetrics(metrics, decoder);
   const pipeline = new Pipeline(createSinks(config.outputs, logger, metrics), config.limits.max_pending_batches, metrics, logger);
   const ingest = new IngestServer({ server: config.server, limits: config.limits, tokens, requestLimiter, eventLimiter, decoder, pipeline, metrics, logger });
+  const submitter = new PipelineSubmitter(decoder, pipeline, metrics, config.limits.max_events_per_batch);
+  const inputs = createInputs({ config, submitter, metrics, logger });
   let stopping = false;
   const management = config.server.management_listen_address === ''
     ? undefined
@@ -89,6 +93,10 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
     }
     await ingest.start();
     started.push(() => ingest.stop());
+    for (const input of inputs) {
+      await input.start();
+      started.push(() => input.stop());
+    }
     reloader.watch();
     enrichmentData.watch();
   } catch (error) {
@@ -97,7 +105,7 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
     for (const stop of started.reverse()) await stop().catch(() => undefined);
     throw error;
   }
-  logger.info({ workers: threads, outputs: pipeline.sinks.map((s) => s.name), sensors: tokens.size }, 'loom started');
+  logger.info({ workers: threads, outputs: pipeline.sinks.map((s) => s.name), inputs: inputs.map((i) => i.name), sensors: tokens.size }, 'loom started');
 
   return {
     ingest,
@@ -106,6 +114,7 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
     async reload() {
       await reloader.reload('SIGHUP');
       await pipeline.reopen();
+      for (const input of inputs) await input.reload?.();
       await enrichmentData.reload('SIGHUP');
     },
     async stop() {
@@ -116,7 +125,7 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
       const deadline = config.server.shutdown_timeout_seconds * 1000;
       let timer: NodeJS.Timeout | undefined;
       const graceful = (async () => {
-        await ingest.stop();
+        await Promise.all([ingest.stop(), ...inputs.map((input) => input.stop())]);
         await pipeline.close();
         return true;
       })();

@@ -3,6 +3,10 @@ import { resolve } from 'node:path';
 import { parseListenAddress } from '../net/listen.js';
 import { DEFAULT_RISK_WEIGHTS } from '../transforms/risk/rules.js';
 import type { TokenSet } from './secrets.js';
+import { decodeNetflowConfig } from '../sources/netflow/config.js';
+import { decodeTcpJsonInputConfig } from '../sources/tcp-json/config.js';
+import { decodeZeekConfig } from '../sources/zeek/config.js';
+import { Reader, address, type IntegerRule } from './reader.js';
 import { TomlValues, describeValue } from './schema.js';
 import type { EnrichmentConfig, LimitsConfig, LogLevel, LoomConfig, OutputConfig, ServerConfig } from './types.js';
 
@@ -24,16 +28,6 @@ export interface Draft {
   warnings: string[];
 }
 
-interface IntegerRule {
-  fallback: number;
-  /** What a written 0 means: the default (the earlier version's rule), a value of its own, or a mistake. */
-  zero: 'default' | 'value' | 'error';
-  /** Negative values: an error, or a value of their own (e.g. "no limit"). */
-  negative: 'error' | 'value';
-  max?: number;
-  /** Wording of the earlier version, kept for messages people may search for. */
-  negativeMessage?: string;
-}
 
 const MiB = 1024 * 1024;
 /** A body is decoded as one string; V8 strings stop at about 512 MiB, so keep well below. */
@@ -52,6 +46,11 @@ export function decode(v: TomlValues, sourcePath: string | undefined): Draft {
   const outputType = v.string('output.type') ?? '';
   const output = decodeOutput(read, 'output', outputType);
   const outputList = decodeOutputList(read);
+  const inputs = {
+    netflow: decodeNetflowConfig(read),
+    zeek: decodeZeekConfig(read),
+    tcp_json: decodeTcpJsonInputConfig(read),
+  };
   const kafkaBrokers = v.stringArray('output.kafka_brokers');
   const kafkaTopic = v.string('output.kafka_topic');
   const logging = {
@@ -60,7 +59,7 @@ export function decode(v: TomlValues, sourcePath: string | undefined): Draft {
   };
   const observability = { metrics_enabled: v.boolean('observability.metrics_enabled') ?? false };
   return {
-    config: { server, auth, limits, enrichment, output, outputs: [], logging, observability, source_path: sourcePath },
+    config: { server, auth, limits, enrichment, output, outputs: [], inputs, logging, observability, source_path: sourcePath },
     outputType,
     outputList,
     outputWritten: v.has('output'),
@@ -71,42 +70,6 @@ export function decode(v: TomlValues, sourcePath: string | undefined): Draft {
   };
 }
 
-/** Reads one key at a time, applying its default and range rule; problems go to the lists. */
-class Reader {
-  readonly errors: string[];
-  constructor(readonly values: TomlValues, readonly warnings: string[]) {
-    this.errors = values.errors;
-  }
-
-  int(key: string, rule: IntegerRule): number {
-    return integer(this.values, this.errors, key, rule);
-  }
-
-  /** A path: relative ones resolve against the working directory, as in earlier versions. */
-  path(key: string): string {
-    const value = this.values.string(key) ?? '';
-    return value === '' ? '' : resolve(value);
-  }
-
-  string(key: string, fallback = ''): string {
-    const value = this.values.string(key);
-    return value === undefined || value === '' ? fallback : value;
-  }
-
-  bool(key: string, fallback: boolean): boolean {
-    return this.values.boolean(key) ?? fallback;
-  }
-
-  /** Case-insensitive; anything else falls back with a warning (the earlier version fell back silently). */
-  choice<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
-    const value = this.values.string(key);
-    if (value === undefined || value === '') return fallback;
-    const match = allowed.find((item) => item === value.toLowerCase());
-    if (match !== undefined) return match;
-    this.warnings.push(`${key}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}; using ${JSON.stringify(fallback)}`);
-    return fallback;
-  }
-}
 
 function decodeServer(read: Reader): ServerConfig {
   const listen = address(read, 'server.listen_address', ':8443');
@@ -381,38 +344,7 @@ function outboxRule(fallback: number, negativeMessage: string): IntegerRule {
   return { fallback, zero: 'default', negative: 'error', negativeMessage };
 }
 
-function integer(v: TomlValues, errors: string[], key: string, rule: IntegerRule): number {
-  const value = v.integer(key);
-  if (value === undefined) return rule.fallback;
-  if (value === 0) {
-    if (rule.zero === 'default') return rule.fallback;
-    if (rule.zero === 'value') return 0;
-    errors.push(`${key}: must be > 0, got 0`);
-    return rule.fallback;
-  }
-  if (value < 0 && rule.negative === 'error') {
-    const leaf = key.slice(key.lastIndexOf('.') + 1);
-    if (rule.negativeMessage === undefined) errors.push(`${key}: must be ${rule.zero === 'value' ? '>= 0' : '> 0'}, got ${value}`);
-    else if (rule.negativeMessage.includes(leaf)) errors.push(`${rule.negativeMessage}, got ${value}`);
-    else errors.push(`${rule.negativeMessage}, got ${leaf} = ${value}`);
-    return rule.fallback;
-  }
-  if (rule.max !== undefined && value > rule.max) {
-    errors.push(`${key}: must be at most ${rule.max}, got ${value}`);
-    return rule.fallback;
-  }
-  return value;
-}
 
-function address(read: Reader, key: string, fallback: string): string {
-  const value = read.string(key);
-  if (value === '') return fallback;
-  if (parseListenAddress(value) === undefined || /\s/.test(value)) {
-    read.errors.push(`${key}: ${JSON.stringify(value)} is not host:port (examples ":8443", "127.0.0.1:8080", "[::1]:8080")`);
-    return fallback;
-  }
-  return value;
-}
 
 const wildcardHosts = new Set([undefined, '0.0.0.0', '::']);
 

@@ -8,7 +8,8 @@ import { isTable, schema, type TableSpec } from './schema.js';
 // Tests run from packages/loom/dist/src/config; the files live at the repository root.
 const root = new URL('../../../../../', import.meta.url);
 const exampleText = readFileSync(new URL('loom.example.toml', root), 'utf8');
-const docsText = readFileSync(new URL('docs/CONFIGURATION.md', root), 'utf8');
+// The inputs' keys are documented with each input, in docs/INPUTS.md.
+const docsText = readFileSync(new URL('docs/CONFIGURATION.md', root), 'utf8') + readFileSync(new URL('docs/INPUTS.md', root), 'utf8');
 
 /**
  * Keys that must not be active in the example: each would earn a warning, or means something

@@ -4,6 +4,9 @@ import {
   type TableSpec,
   type TomlTable,
 } from '@loom/toml-config';
+import { netflowSpec } from '../sources/netflow/config.js';
+import { tcpJsonSpec } from '../sources/tcp-json/config.js';
+import { zeekSpec } from '../sources/zeek/config.js';
 
 export { describeValue, isTable, type TableSpec, type TomlTable } from '@loom/toml-config';
 
@@ -125,6 +128,11 @@ export const schema: TableSpec = {
   },
   output: outputSpec,
   outputs: [outputSpec],
+  inputs: {
+    netflow: netflowSpec,
+    zeek: zeekSpec,
+    tcp_json: tcpJsonSpec,
+  },
   logging: {
     level: 'string',
     format: 'string',

@@ -1,3 +1,7 @@
+import type { NetflowConfig } from '../sources/netflow/config.js';
+import type { TcpJsonInputConfig } from '../sources/tcp-json/config.js';
+import type { ZeekConfig } from '../sources/zeek/config.js';
+
 /**
  * The effective configuration after defaults, environment secrets and validation.
  * Key names mirror the TOML keys (snake_case) so that messages, docs and code agree.
@@ -14,10 +18,18 @@ export interface LoomConfig {
    * followed by each [[outputs]] entry. A batch is acknowledged only when all accepted it.
    */
   outputs: OutputConfig[];
+  /** Inputs besides the HTTP ingest API. */
+  inputs: InputsConfig;
   logging: LoggingConfig;
   observability: ObservabilityConfig;
   /** Absolute path of the file this came from; undefined for the embedded development default. */
   source_path: string | undefined;
+}
+
+export interface InputsConfig {
+  netflow: NetflowConfig;
+  zeek: ZeekConfig;
+  tcp_json: TcpJsonInputConfig;
 }
 
 export interface ServerConfig {

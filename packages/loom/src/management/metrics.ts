@@ -44,6 +44,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly inputEvents = new Counter({
+    name: 'loom_input_events_total',
+    help: 'Events accepted from inputs other than the ingest API (NetFlow, Zeek, flow records, TCP JSON), by input.',
+    labelNames: ['input'] as const,
+    registers: [this.registry],
+  });
+
+  readonly inputRejected = new Counter({
+    name: 'loom_input_rejected_total',
+    help: 'Messages, packets, records or batches an input refused or could not deliver, by input and reason.',
+    labelNames: ['input', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly outputSentEvents = new Counter({
     name: 'loom_output_sent_events_total',
     help: 'Events durably accepted by each output.',
