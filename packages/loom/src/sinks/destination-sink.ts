@@ -79,7 +79,10 @@ export class DestinationSink implements Sink {
   private readonly log: LogFn;
   private closing = false;
   private readonly stop = new AbortController();
-  private wake: (() => void) | undefined;
+  /** Ends a wait for new records early (set while the drain loop waits for records). */
+  private wakeForRecords: (() => void) | undefined;
+  /** Ends any wait early: shutdown. */
+  private wakeForStop: (() => void) | undefined;
   private drainRun: Promise<void> | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private inFlightReceivedAt: number | undefined;
@@ -113,7 +116,7 @@ export class DestinationSink implements Sink {
         onDrop: (reason, records) => this.countDrop(reason === 'spool_full' ? 'outbox_full' : reason, this.forgetRecords(records)),
         log: this.log,
       });
-      this.spool.onReady = () => this.wake?.();
+      this.spool.onReady = () => this.wakeForRecords?.();
     }
   }
 
@@ -233,7 +236,7 @@ export class DestinationSink implements Sink {
     if (this.closing) return;
     this.closing = true;
     this.stop.abort();
-    this.wake?.();
+    this.wakeForStop?.();
     clearInterval(this.statusTimer);
     await this.drainRun;
     if (this.spool !== undefined) {
@@ -254,13 +257,13 @@ export class DestinationSink implements Sink {
     while (!this.closing) {
       const ready = spool.ready();
       if (ready.events === 0) {
-        await this.pause(60_000);
+        await this.pause(60_000, true);
         continue;
       }
       // Let a batch fill (ClickHouse wants few, large inserts) unless it is big enough or the oldest event has waited long enough.
       const waited = ready.since === undefined ? batchMaxWaitMs : Date.now() - ready.since;
       if (ready.bytes < batchMaxBytes && waited < batchMaxWaitMs) {
-        await this.pause(batchMaxWaitMs - waited);
+        await this.pause(batchMaxWaitMs - waited, true);
         continue;
       }
       let taken: Taken | undefined;
@@ -272,7 +275,7 @@ export class DestinationSink implements Sink {
         continue;
       }
       if (taken === undefined) {
-        await this.pause(batchMaxWaitMs);
+        await this.pause(batchMaxWaitMs, true);
         continue;
       }
       const settled = await this.deliverTaken(taken);
@@ -393,18 +396,22 @@ export class DestinationSink implements Sink {
     this.options.metrics.outputDropped.inc({ output: this.name, reason }, events);
   }
 
-  /** Sleeps up to `ms`; new records, shutdown or a status change end it early. */
-  private pause(ms: number): Promise<void> {
+  /**
+   * Sleeps up to `ms`. Shutdown always ends it early; new records only when `forRecords`
+   * (waiting for a batch to fill), never during a retry backoff, or a busy sensor fleet
+   * would turn the backoff into a retry per appended batch against a dead destination.
+   */
+  private pause(ms: number, forRecords = false): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.max(0, ms));
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
+        this.wakeForStop = undefined;
+        if (forRecords) this.wakeForRecords = undefined;
         resolve();
-      }
-      this.wake = () => {
-        this.wake = undefined;
-        done();
       };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.wakeForStop = done;
+      if (forRecords) this.wakeForRecords = done;
     });
   }
 
