@@ -42,3 +42,18 @@ test('outbox takes status or verify, an optional config and --json', () => {
   assert.equal(parseArgs(['outbox', 'purge']), 'outbox needs "status" or "verify", got "purge"');
   assert.equal(parseArgs(['--json']), '--json is only for "loom outbox"');
 });
+
+test('tcp-json reads ./config.json unless -config names another file', () => {
+  const defaults = parseArgs(['tcp-json']);
+  assert.ok(typeof defaults === 'object');
+  assert.equal(defaults.command, 'tcp-json');
+  assert.equal(defaults.configPath, 'config.json');
+  assert.equal(defaults.configGiven, false);
+  for (const argv of [['tcp-json', '-config', '/etc/tcp-json/config.json'], ['tcp-json', '--config=/etc/tcp-json/config.json']]) {
+    const options = parseArgs(argv);
+    assert.equal(typeof options === 'object' && options.configPath, '/etc/tcp-json/config.json', argv.join(' '));
+  }
+  assert.match(parseArgs(['tcp-json', '--dev']) as string, /--dev is not for "loom tcp-json"/);
+  assert.match(parseArgs(['tcp-json', 'extra']) as string, /unexpected argument "extra"/);
+  assert.equal(parseArgs(['-config', 'a.toml', 'tcp-json']), 'unexpected argument "tcp-json"');
+});

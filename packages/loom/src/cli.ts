@@ -14,6 +14,7 @@ const usage = `Usage:
   loom lookup IP… [-config FILE]   print the enrichment of each address (GeoIP, ASN, DNS, intel)
   loom outbox status [-config FILE] [--json]  what waits in each output's outbox
   loom outbox verify [-config FILE] [--json]  check every outbox record; exit 1 on damage
+  loom tcp-json [-config FILE]     run the TCP JSON logging service alone (default config file: ./config.json)
   loom --version                   print the version
 
 Flags take one or two dashes, and "-config FILE" or "-config=FILE".
@@ -21,7 +22,7 @@ Secrets are never taken from the command line: set LOOM_SENSOR_<sensor_id>=<toke
 `;
 
 interface Options {
-  command: 'run' | 'check-config' | 'lookup' | 'outbox' | 'version' | 'help';
+  command: 'run' | 'check-config' | 'lookup' | 'outbox' | 'tcp-json' | 'version' | 'help';
   /** For `outbox`. */
   outboxAction: 'status' | 'verify' | undefined;
   json: boolean;
@@ -37,7 +38,7 @@ export function parseArgs(argv: readonly string[]): Options | string {
   const options: Options = { command: 'run', configPath: 'loom.toml', dev: false, addresses: [], configGiven: false, outboxAction: undefined, json: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (i === 0 && (arg === 'check-config' || arg === 'lookup' || arg === 'outbox' || arg === 'version' || arg === 'help')) {
+    if (i === 0 && (arg === 'check-config' || arg === 'lookup' || arg === 'outbox' || arg === 'tcp-json' || arg === 'version' || arg === 'help')) {
       options.command = arg;
       continue;
     }
@@ -80,6 +81,11 @@ export function parseArgs(argv: readonly string[]): Options | string {
   }
   if (options.dev && options.configGiven) return '--dev runs without a config file; remove -config or --dev';
   if (options.command === 'outbox' && options.outboxAction === undefined) return 'outbox needs "status" or "verify"';
+  if (options.command === 'tcp-json') {
+    if (options.dev) return '--dev is not for "loom tcp-json"; it reads its config.json';
+    // The protocol's configuration lives in config.json, not in loom.toml.
+    if (!options.configGiven) options.configPath = 'config.json';
+  }
   return options;
 }
 
@@ -112,6 +118,11 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (options.command === 'outbox') {
     const { runOutbox } = await import('./outbox-command.js');
     return runOutbox(options.outboxAction ?? 'status', resolve(options.configPath), options.json);
+  }
+
+  if (options.command === 'tcp-json') {
+    const { runTcpJson } = await import('./tcp-json-command.js');
+    return runTcpJson(resolve(options.configPath));
   }
 
   let loaded: LoadResult;

@@ -4,7 +4,7 @@
  * the messages are for people and may change.
  */
 export const apiErrors = {
-  not_found: { status: 404, message: 'no such endpoint; POST events to /api/v1/ingest, /ingest or /' },
+  not_found: { status: 404, message: 'no such endpoint; POST events to /api/v1/ingest, /ingest or /, flow records to /api/v1/flows, Zeek logs to /api/v1/zeek/<log>' },
   method_not_allowed: { status: 405, message: 'only POST is allowed on this endpoint' },
   invalid_content_type: {
     status: 415,

@@ -182,6 +182,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly netflowPackets = new Counter({
+    name: 'loom_netflow_packets_total',
+    help: 'Datagrams the NetFlow collector received, before the allow-list and the queue.',
+    registers: [this.registry],
+  });
+
+  readonly netflowTemplates = new Gauge({
+    name: 'loom_netflow_templates',
+    help: 'NetFlow v9 and IPFIX templates (data and options) the collector currently knows, over all exporters.',
+    registers: [this.registry],
+  });
+
+  readonly netflowLostFlows = new Counter({
+    name: 'loom_netflow_lost_flows_total',
+    help: 'Flows decoded but not delivered (UDP cannot ask the exporter to resend), by reason: output_unavailable (the outputs refused their batch), event_too_large, or another pipeline error code.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     new Gauge({
       name: 'loom_build_info',

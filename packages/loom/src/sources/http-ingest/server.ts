@@ -16,7 +16,11 @@ import type { DecodePool } from '../../pipeline/decode-pool.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import { discardBody, readBody } from './body.js';
 import { bodyFormatFor, isGzip, isSupportedEncoding } from './content-type.js';
+import type { BodyFormat } from './decode.js';
 import { listen } from '../../net/listen.js';
+import { RecordMapper, flowPaths, flowRoute, type RecordRoute } from '../flows/route.js';
+import { PipelineSubmitter, type EventSubmitter } from '../submitter.js';
+import { zeekRouteFor } from '../zeek/route.js';
 
 const ingestPaths = new Set(['/', '/ingest', '/api/v1/ingest']);
 const unknownSensor = 'unknown';
@@ -44,9 +48,14 @@ export class IngestServer {
   private shuttingDown = false;
   private inFlight = 0;
   private readonly throttled: ThrottledLog;
+  /** Flow records and Zeek logs are mapped to ECS on their own threads and enter the pipeline as an input. */
+  private readonly records: RecordMapper;
+  private readonly submitter: EventSubmitter;
 
   constructor(private readonly deps: IngestDependencies) {
     this.throttled = new ThrottledLog(deps.logger);
+    this.submitter = new PipelineSubmitter(deps.decoder, deps.pipeline, deps.metrics, deps.limits.max_events_per_batch);
+    this.records = new RecordMapper(deps.limits, Math.ceil(deps.decoder.threads / 2), deps.metrics, deps.logger);
   }
 
   get listening(): boolean {
@@ -150,7 +159,7 @@ export class IngestServer {
   private async process(req: IncomingMessage, setSensor: (id: string) => void, beforeBody: (() => void) | undefined): Promise<number> {
     const { limits, metrics } = this.deps;
     const path = pathOf(req.url);
-    if (!ingestPaths.has(path)) throw new ApiError('not_found', `no such endpoint: ${truncate(path)}; POST events to /api/v1/ingest, /ingest or /`);
+    const route = this.routeFor(path);
     if (req.method !== 'POST') throw new ApiError('method_not_allowed', `method ${truncate(req.method ?? '')} is not allowed; use POST`);
     const format = bodyFormatFor(req.headers['content-type']);
     if (format === undefined) {
@@ -185,6 +194,7 @@ export class IngestServer {
     if (read.kind === 'aborted') throw new ApiError('invalid_request', 'the client closed the connection before sending the whole body');
     metrics.ingestBytes.inc({ sensor_id: sensorId }, read.body.byteLength);
 
+    if (route !== 'events') return this.acceptRecords(route, read.body, format, isGzip(req.headers['content-encoding']), sensorId);
     const decoded = await this.deps.decoder.decode(read.body, format, isGzip(req.headers['content-encoding']));
     if (!decoded.ok) throw new ApiError(decoded.code, decoded.message);
 
@@ -202,6 +212,28 @@ export class IngestServer {
       ndjson: decoded.ndjson,
     });
     return decoded.count;
+  }
+
+  /** The ingest API's own events, or a route whose records are mapped to ECS first. */
+  private routeFor(path: string): 'events' | RecordRoute {
+    if (ingestPaths.has(path)) return 'events';
+    if (flowPaths.has(path)) return flowRoute;
+    const zeek = zeekRouteFor(path, this.deps.metrics);
+    if (zeek !== undefined) return zeek;
+    throw new ApiError('not_found', `no such endpoint: ${truncate(path)}; POST events to /api/v1/ingest, /ingest or /, flow records to /api/v1/flows, Zeek logs to /api/v1/zeek/<log>`);
+  }
+
+  /** Same limits as events: records count against the per-sensor event rate once mapped. */
+  private async acceptRecords(route: RecordRoute, body: Uint8Array, format: BodyFormat, gzip: boolean, sensorId: string): Promise<number> {
+    const { limits } = this.deps;
+    const mapped = await this.records.map(route, body, format, gzip, sensorId);
+    const eventWait = this.deps.eventLimiter.take(sensorId, mapped.count);
+    if (eventWait > 0) {
+      this.throttled.warn(`events:${sensorId}`, { sensor_id: sensorId }, 'event rate limit exceeded (429)');
+      throw new ApiError('rate_limit_exceeded', `sensor ${sensorId} exceeded limits.per_sensor_events_rps (${limits.per_sensor_events_rps} events/s)`, eventWait);
+    }
+    if (mapped.count === 0) return 0;
+    return this.submitter.submit({ input: route.input, sender: sensorId, ndjson: mapped.ndjson });
   }
 
   private respondError(req: IncomingMessage, res: ServerResponse, error: ApiError, sensorId: string): void {

@@ -17,9 +17,12 @@ export const tcpJsonSpec: TableSpec = {
 };
 
 export function decodeTcpJsonInputConfig(read: Reader, key = 'inputs.tcp_json'): TcpJsonInputConfig {
-  return {
+  const config = {
     enabled: read.bool(`${key}.enabled`, false),
     config_file: read.path(`${key}.config_file`),
     forward: read.bool(`${key}.forward`, false),
   };
+  // Everything else about the protocol lives in config.json, which is read when the input starts.
+  if (config.enabled && config.config_file === '') read.errors.push(`${key}.config_file: required when ${key}.enabled = true (the protocol's config.json)`);
+  return config;
 }

@@ -1,0 +1,59 @@
+import { createLogger } from './logging.js';
+import { TcpJsonService } from './sources/tcp-json/service.js';
+import { loadTcpJsonSettings, TcpJsonConfigError, type TcpJsonSettings } from './sources/tcp-json/settings.js';
+
+/** How long SIGTERM waits for messages already read to be stored and answered. */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+/**
+ * `loom tcp-json [-config FILE]`: the TCP JSON logging service on its own, configured only
+ * by its config.json (no loom.toml, no tokens). Resolves to the exit status.
+ */
+export async function runTcpJson(configPath: string): Promise<number> {
+  let settings: TcpJsonSettings;
+  try {
+    settings = await loadTcpJsonSettings(configPath);
+  } catch (error) {
+    if (!(error instanceof TcpJsonConfigError)) throw error;
+    process.stderr.write(`config: ${error.message}\n`);
+    return 1;
+  }
+  const logger = createLogger({ level: 'info', format: 'json' });
+  let service: TcpJsonService;
+  try {
+    service = await TcpJsonService.start({ settings, logger, input: 'tcp_json' });
+  } catch (error) {
+    logger.fatal(error instanceof Error ? error.message : String(error));
+    logger.flush();
+    return 1;
+  }
+  logger.info({ address: service.address.address, port: service.address.port, config: settings.file }, 'tcp-json listening');
+
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        logger.flush();
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      // As for Loom: a shutdown that had to cut connections off is logged ("tcp-json stopped", clean: false), not an error exit.
+      service.stop(SHUTDOWN_DEADLINE_MS).then(() => {
+        logger.flush();
+        resolveExit(0);
+      }, (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        logger.flush();
+        resolveExit(1);
+      });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGHUP', () => {
+      logger.info('SIGHUP: reopening the logfile and the error log');
+      service.reload().catch((error: unknown) => logger.error({ err: error }, 'reopen failed'));
+    });
+  });
+}
