@@ -8,7 +8,7 @@ import { ApiError } from '../src/errors.js';
 import { Metrics } from '../src/management/metrics.js';
 import type { EventSubmitter, InputBatch } from '../src/sources/submitter.js';
 import { NetflowInput } from '../src/sources/netflow/collector.js';
-import { AllowList, parseNetwork } from '../src/sources/netflow/allow-list.js';
+import { AllowList, parseNetwork } from '../src/net/allow-list.js';
 import { DatagramQueue } from '../src/sources/netflow/queue.js';
 import { set, templateRecord, v4FlowFields, v4FlowRecord, v5Packet, v9Packet, type FlowEvent, type V5Record } from './helpers/netflow-packets.js';
 

@@ -332,6 +332,28 @@ function unescape(value: string): string {
   });
 }
 
+describe('loom tcp-json: allowed networks', () => {
+  let server: TcpJsonProcess;
+  before(async () => {
+    server = await startTcpJson(tcpJsonConfig({ server: { allowed_networks: ['127.0.0.8/30', '::1'] } }));
+  });
+  after(async () => {
+    await server.loom.cleanup();
+  });
+
+  test('clients inside the allowed networks are served; others are closed at once without an answer', async () => {
+    const inside = await LineClient.connect(server.port, { localAddress: '127.0.0.9' });
+    assert.equal((await inside.exchange(valid(1))).success, true);
+    inside.destroy();
+    const outside = await LineClient.connect(server.port, { localAddress: '127.0.0.20' });
+    outside.send(`${JSON.stringify(valid(2))}\n`);
+    await outside.until(() => outside.closed, 'the connection from outside to be closed');
+    assert.deepEqual(outside.lines, []);
+    assert.deepEqual(server.logLines().map((line) => (JSON.parse(line) as { seq: number }).seq), [1]);
+    await server.loom.until(() => server.loom.hasLog('tcp-json: connection refused: address outside server_settings.allowed_networks'), 'the refusal in the log');
+  });
+});
+
 describe('loom tcp-json: startup errors name the key', () => {
   test('without -config it reads ./config.json', async () => {
     const cwd = await tempDir('tcp-json-cwd-');
@@ -345,6 +367,7 @@ describe('loom tcp-json: startup errors name the key', () => {
     ['column_order naming no schema property', tcpJsonConfig({ logfile: { column_order: ['timestamp', 'lvl'] } }), /logfile_settings\.column_order\[1\]: "lvl" is neither a property of incoming_json_schema/],
     ['an unreadable message schema', tcpJsonConfig({ protocol: { incoming_json_schema: 'nowhere.json' } }), /protocol_settings\.incoming_json_schema: .*nowhere\.json: cannot read: no such file or directory/],
     ['an invalid message schema', tcpJsonConfig({ protocol: { incoming_json_schema: 'bad-schema.json' } }), /protocol_settings\.incoming_json_schema: .*bad-schema\.json: not a valid JSON Schema: strict mode: unknown keyword: "requried"/],
+    ['an allowed network that is not one', tcpJsonConfig({ server: { allowed_networks: ['127.0.0.0/8', '10.0.0.0/33'] } }), /server_settings\.allowed_networks\[1\]: "10\.0\.0\.0\/33" is not an IP address or CIDR network/],
     ['a logfile in a missing directory', tcpJsonConfig({ logfile: { path: 'no/such/dir/m.log' } }), /logfile_settings\.path: cannot open .*no\/such\/dir\/m\.log for appending: ENOENT/],
   ];
   for (const [name, config, expected] of cases) {

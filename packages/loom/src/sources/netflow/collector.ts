@@ -4,7 +4,7 @@ import { ApiError } from '../../errors.js';
 import { ThrottledLog } from '../../logging.js';
 import { parseListenAddress } from '../../net/listen.js';
 import type { Input, InputDeps } from '../input.js';
-import { AllowList } from './allow-list.js';
+import { AllowList } from '../../net/allow-list.js';
 import type { NetflowConfig } from './config.js';
 import { NetflowDecoder } from './decode.js';
 import { renderFlows } from './ecs.js';

@@ -1,7 +1,7 @@
 import type { Reader } from '../../config/reader.js';
 import { address } from '../../config/reader.js';
 import type { TableSpec } from '../../config/schema.js';
-import { parseNetwork } from './allow-list.js';
+import { parseNetwork } from '../../net/allow-list.js';
 
 /** [inputs.netflow]: the NetFlow v5/v9/IPFIX collector. */
 export interface NetflowConfig {

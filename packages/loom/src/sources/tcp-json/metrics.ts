@@ -3,7 +3,7 @@ import type { Metrics } from '../../management/metrics.js';
 import type { AbuseGuard } from './abuse.js';
 
 export type MessageOutcome = 'logged' | 'blacklisted' | 'rate_limited' | 'malformed' | 'internal_error';
-export type ConnectionOutcome = 'accepted' | 'refused_max_connections' | 'refused_max_connections_per_ip';
+export type ConnectionOutcome = 'accepted' | 'refused_not_allowed' | 'refused_max_connections' | 'refused_max_connections_per_ip';
 
 /**
  * Counts kept as plain numbers on the hot path and read by the metrics on scrape (and by
@@ -11,7 +11,7 @@ export type ConnectionOutcome = 'accepted' | 'refused_max_connections' | 'refuse
  */
 export class TcpJsonStats {
   readonly messages: Record<MessageOutcome, number> = { logged: 0, blacklisted: 0, rate_limited: 0, malformed: 0, internal_error: 0 };
-  readonly connections: Record<ConnectionOutcome, number> = { accepted: 0, refused_max_connections: 0, refused_max_connections_per_ip: 0 };
+  readonly connections: Record<ConnectionOutcome, number> = { accepted: 0, refused_not_allowed: 0, refused_max_connections: 0, refused_max_connections_per_ip: 0 };
   openConnections = 0;
   idleClosed = 0;
   errorLogDropped = 0;
@@ -50,7 +50,7 @@ export function registerTcpJsonMetrics(registry: Registry, stats: TcpJsonStats, 
   });
   new Counter({
     name: 'loom_tcp_json_connections_total',
-    help: 'TCP JSON connections, by result: accepted, refused_max_connections, refused_max_connections_per_ip.',
+    help: 'TCP JSON connections, by result: accepted, refused_not_allowed, refused_max_connections, refused_max_connections_per_ip.',
     labelNames: ['result'] as const,
     registers: [registry],
     collect() {

@@ -1,11 +1,14 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../logging.js';
 import { ThrottledLog } from '../../logging.js';
+import { AllowList } from '../../net/allow-list.js';
 import { listen } from '../../net/listen.js';
 import { normalizeAddress } from './addresses.js';
 import { Connection, type ConnectionContext } from './connection.js';
 
 export interface ListenerLimits {
+  /** Client networks whose connections are accepted. */
+  allowedNetworks: readonly string[];
   maxConnections: number;
   maxConnectionsPerIp: number;
   idleTimeoutMs: number;
@@ -24,6 +27,7 @@ export class TcpJsonListener {
   private readonly connections = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
   private readonly throttled: ThrottledLog;
+  private readonly allowed: AllowList;
   private sweeper: NodeJS.Timeout | undefined;
   private stopping = false;
   private allClosed: (() => void) | undefined;
@@ -36,6 +40,7 @@ export class TcpJsonListener {
     // allowHalfOpen: a client may send its messages and shut down its side; the answers still reach it.
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
     this.throttled = new ThrottledLog(logger);
+    this.allowed = new AllowList(limits.allowedNetworks);
   }
 
   /** Binds host:port; a failure names the config keys. */
@@ -85,6 +90,13 @@ export class TcpJsonListener {
     }
     const address = normalizeAddress(remote);
     const { stats } = this.ctx;
+    if (!this.allowed.allows(address)) {
+      // Outside the allowed networks: no answer at all, not even a refusal message.
+      stats.connections.refused_not_allowed++;
+      this.throttled.warn('not_allowed', { source_ip: address }, 'tcp-json: connection refused: address outside server_settings.allowed_networks');
+      socket.destroy();
+      return;
+    }
     if (this.connections.size >= this.limits.maxConnections) {
       stats.connections.refused_max_connections++;
       this.throttled.warn('max_connections', { max_connections: this.limits.maxConnections, source_ip: address }, 'tcp-json: connection refused: server_settings.max_connections reached');

@@ -92,6 +92,7 @@ export class TcpJsonService {
         },
       };
       const listener = new TcpJsonListener(ctx, {
+        allowedNetworks: server.allowedNetworks,
         maxConnections: server.maxConnections,
         maxConnectionsPerIp: server.maxConnectionsPerIp,
         idleTimeoutMs: server.idleTimeoutSeconds * 1000,

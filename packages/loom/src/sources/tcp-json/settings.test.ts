@@ -52,7 +52,7 @@ test('the shipped example config.json and message schema load', async () => {
 test('defaults come from config_schema.json and relative paths resolve against the config file', async () => {
   const path = write(minimal());
   const settings = await loadTcpJsonSettings(path);
-  assert.deepEqual(settings.server, { host: '127.0.0.1', port: 0, maxConnections: 1024, maxConnectionsPerIp: 64, idleTimeoutSeconds: 300 });
+  assert.deepEqual(settings.server, { host: '127.0.0.1', port: 0, maxConnections: 1024, maxConnectionsPerIp: 64, allowedNetworks: ['0.0.0.0/0', '::/0'], idleTimeoutSeconds: 300 });
   assert.deepEqual(settings.logfile, { path: join(dirname(path), 'messages.log'), format: 'json', fieldDelimiter: '\t', entryDelimiter: '\n', columnOrder: [], fsync: true, maxSizeBytes: 0, maxFiles: 5 });
   const { protocol } = settings;
   assert.equal(protocol.schemaPath, join(dirname(path), 'schema.json'));

@@ -1,3 +1,4 @@
+import { parseNetwork } from '../../net/allow-list.js';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -34,6 +35,8 @@ export interface TcpJsonSettings {
     port: number;
     maxConnections: number;
     maxConnectionsPerIp: number;
+    /** Client networks whose connections are accepted. */
+    allowedNetworks: string[];
     idleTimeoutSeconds: number;
   };
   /** undefined: no logfile (only allowed in Loom with forward = true). */
@@ -58,7 +61,7 @@ export interface TcpJsonSettings {
 
 /** config.json as the schema describes it, after the schema filled in the defaults. */
 interface RawConfig {
-  server_settings: { IP: string; Port: number; max_connections: number; max_connections_per_ip: number; idle_timeout_seconds: number };
+  server_settings: { IP: string; Port: number; allowed_networks: string[]; max_connections: number; max_connections_per_ip: number; idle_timeout_seconds: number };
   logfile_settings?: {
     path: string;
     format: 'json' | 'plaintext';
@@ -159,6 +162,9 @@ export async function loadTcpJsonSettings(configPath: string): Promise<TcpJsonSe
   const logfilePath = logfile === undefined ? undefined : resolve(base, logfile.path);
   if (errorLogPath !== undefined && errorLogPath === logfilePath) errors.push('error_handling.error_log_path: must not be the same file as logfile_settings.path');
 
+  (config.server_settings.allowed_networks ?? []).forEach((network, i) => {
+    if (parseNetwork(network.trim()) === undefined) errors.push(`server_settings.allowed_networks[${i}]: ${JSON.stringify(network)} is not an IP address or CIDR network (examples "10.0.0.0/8", "192.0.2.7", "2001:db8::/32")`);
+  });
   if (errors.length > 0 || messageSchema === undefined) throw new TcpJsonConfigError(errors.map((problem) => `${file}: ${problem}`).join('\n'));
   const server = config.server_settings;
   return {
@@ -168,6 +174,7 @@ export async function loadTcpJsonSettings(configPath: string): Promise<TcpJsonSe
       port: server.Port,
       maxConnections: server.max_connections,
       maxConnectionsPerIp: server.max_connections_per_ip,
+      allowedNetworks: server.allowed_networks,
       idleTimeoutSeconds: server.idle_timeout_seconds,
     },
     logfile: logfile === undefined || logfilePath === undefined ? undefined : {

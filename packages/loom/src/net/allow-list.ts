@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 
-/** A network of `inputs.netflow.allowed_networks`: "10.0.0.0/8", "2001:db8::/32", or one address. */
+/** An allowed network: "10.0.0.0/8", "2001:db8::/32", or one address. */
 export interface Network {
   address: string;
   prefix: number;
@@ -20,7 +20,7 @@ export function parseNetwork(text: string): Network | undefined {
   return { address, prefix: Number(prefixText), family: version === 4 ? 'ipv4' : 'ipv6' };
 }
 
-/** Which exporter addresses may send flows. Answers are cached: exporters are few and send often. */
+/** Which peer addresses an input accepts. Answers are cached: peers are few and send often. */
 export class AllowList {
   private readonly list = new BlockList();
   private readonly cache = new Map<string, boolean>();
