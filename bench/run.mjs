@@ -10,7 +10,8 @@
 // BENCH_SCENARIOS (comma list, default all), BENCH_WARMUP (seconds, default 3),
 // BENCH_PROFILE=<dir> (write V8 CPU profiles of Loom's and Spip's threads there),
 // BENCH_NODE_ARGS / BENCH_SPIP_NODE_ARGS (extra node flags for Loom / Spip, e.g.
-// "--max-semi-space-size=32").
+// "--max-semi-space-size=32"), BENCH_STAGE_ROUNDS (measured passes of each enrichment stage set,
+// default 10).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
@@ -49,6 +50,7 @@ const options = {
   idleConnections: positiveInt('BENCH_IDLE_CONNECTIONS', 10_000),
   spipSpool: oneOf('BENCH_SPIP_SPOOL', ['disk', 'memory']),
   warmupSeconds: positiveInt('BENCH_WARMUP', 3),
+  stageRounds: positiveInt('BENCH_STAGE_ROUNDS', 10),
   // One wrk thread: the load generator shares the two cores with Loom and should take as little as it can.
   wrkThreads: 1,
   profileDir: process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : undefined,
@@ -127,6 +129,14 @@ for (const scenario of selected) {
 if (isInterrupted()) await untilExit();
 await cleanupAll();
 
+// A target relative to another scenario becomes a figure once both have run.
+for (const result of results) {
+  const relativeTo = result.target?.relativeTo;
+  const reference = results.find((r) => r.name === relativeTo?.scenario && r.error === undefined);
+  if (reference === undefined) continue;
+  result.target = { ...result.target, eventsPerSecond: relativeTo.ratio * reference.eventsPerSecond };
+}
+
 printTables(results);
 const problems = collectProblems(results);
 const noisy = results.filter((r) => r.otherCpuPercent > 15);
@@ -149,6 +159,7 @@ const report = {
   options: {
     duration_seconds: options.durationSeconds,
     warmup_seconds: options.warmupSeconds,
+    stage_rounds: options.stageRounds,
     connections: options.connections,
     spip_connections: options.spipConnections,
     idle_connections: options.idleConnections,

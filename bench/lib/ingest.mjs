@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { tempDir } from './cleanup.mjs';
 import { makeBodies } from './events.mjs';
+import { INTEL_LIST, intelListText } from './intel-list.mjs';
 import { startLoom, writeConfig } from './loom.mjs';
 import { freePort } from './net.mjs';
 import { memory, startCpuMeter } from './proc.mjs';
@@ -35,31 +36,29 @@ function selfSignedCert(dir) {
   return { certFile, keyFile };
 }
 
-/** A list of 100,000 random public /24s in the plain netset format, added to the config. */
+/** The benchmark's intel list (see intel-list.mjs), written next to the config and added to it. */
 function appendIntelList(configPath, dir) {
   const listPath = join(dir, 'blocklist.netset');
-  const lines = [];
-  let state = 0x1badb002;
-  const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
-  for (let i = 0; i < 100_000; i++) {
-    const n = next();
-    lines.push(`${(n >>> 24) % 223 + 1}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.0/24`);
-  }
-  writeFileSync(listPath, `${lines.join('\n')}\n`);
-  appendFileSync(configPath, `\n[[enrichment.intel]]\nname = "bench-blocklist"\npath = ${JSON.stringify(listPath)}\ncategory = "scanner"\nconfidence = 80\n`);
+  writeFileSync(listPath, intelListText());
+  const { name, category, confidence } = INTEL_LIST;
+  appendFileSync(configPath, `\n[[enrichment.intel]]\nname = ${JSON.stringify(name)}\npath = ${JSON.stringify(listPath)}\ncategory = ${JSON.stringify(category)}\nconfidence = ${confidence}\n`);
 }
 
 /**
  * A scenario that posts batches of ~1 KB Spip events to /api/v1/ingest with wrk.
- * tls: HTTPS with a self-signed P-256 certificate; gzip: bodies sent with Content-Encoding: gzip.
+ * tls: HTTPS with a self-signed P-256 certificate; gzip: bodies sent with Content-Encoding: gzip;
+ * enrichment: false (no lookups at all), or { risk } for the bundled GeoIP and ASN data and the
+ * benchmark's intel list, with the risk score on or off.
+ * target: events/s; relativeTo: { scenario, ratio } makes it that share of another scenario's
+ * figure in the same run (the runner works it out; `target` stands when that one did not run).
  */
-export function ingestScenario({ name, description, tls = false, gzip = false, enrichment = false, target = 120_000 }) {
+export function ingestScenario({ name, description, tls = false, gzip = false, enrichment = false, target = 120_000, relativeTo }) {
   let state;
   return {
     name,
     description,
     kind: 'ingest',
-    target: { eventsPerSecond: target },
+    target: { eventsPerSecond: target, ...(relativeTo === undefined ? {} : { relativeTo }) },
 
     async setup(options) {
       const { dir, remove } = tempDir(`loom-bench-${name}`);
@@ -87,11 +86,11 @@ export function ingestScenario({ name, description, tls = false, gzip = false, e
         limits: { per_sensor_rps: -1, max_events_per_batch: 500 },
         output: { type: 'stdout' },
         logging: { level: 'warn', format: 'json' },
-        // Plain ingest measures the path without lookups; the enriched scenario turns on the
-        // bundled GeoIP and ASN data, a threat-intel list and the risk score. The bundled data
-        // is older than the default freshness warning, which would count as a failed run.
+        // Plain ingest measures the path without lookups; the enriched scenarios turn on the
+        // bundled GeoIP and ASN data and a threat-intel list, with or without the risk score. The
+        // bundled data is older than the default freshness warning, which would count as a failed run.
         ...(enrichment
-          ? { enrichment: { max_db_age_days: 0 } }
+          ? { enrichment: { max_db_age_days: 0 }, 'enrichment.risk': { enabled: enrichment.risk } }
           : { enrichment: { geoip_db_path: '', asn_db_path: '' }, 'enrichment.risk': { enabled: false } }),
       });
       if (enrichment) appendIntelList(configPath, dir);

@@ -35,6 +35,19 @@ const ingest = {
     'CPU % is of one core (all threads summed): the machine has 200 %, shared by Loom and wrk.',
     'CPU µs/event: Loom CPU time per acknowledged event, the figure least disturbed by other load.',
   ],
+  // Scenarios held against another one in the same run (the enrichment target), one line each.
+  comparisons(results) {
+    const lines = [];
+    for (const r of results) {
+      const relativeTo = r.target?.relativeTo;
+      const reference = results.find((other) => other.name === relativeTo?.scenario && other.error === undefined);
+      if (r.error !== undefined || reference === undefined) continue;
+      const share = r.eventsPerSecond / reference.eventsPerSecond;
+      const cpu = r.cpuMicrosecondsPerEvent / reference.cpuMicrosecondsPerEvent - 1;
+      lines.push(`${r.name}: ${(share * 100).toFixed(1)} % of ${reference.name}'s events/s (target: at least ${(relativeTo.ratio * 100).toFixed(0)} %, ${share >= relativeTo.ratio ? 'met' : 'MISSED'}); CPU µs/event ${cpu >= 0 ? '+' : ''}${(cpu * 100).toFixed(1)} %`);
+    }
+    return lines;
+  },
   problems(r) {
     const out = [];
     if (r.non2xx > 0) {
@@ -117,7 +130,34 @@ const idle = {
   },
 };
 
-export const layouts = { ingest, connections, idle };
+// One row per set of enrichment stages (lib/enrichment-stages.mjs) rather than per scenario.
+const stages = {
+  title: 'Enrichment stages, one thread (parse, enrich, serialise; bench/lib/enrichment-stages.mjs)',
+  header: ['stages on', 'CPU µs/event', 'added', 'range', 'wall µs/event', 'output bytes/event', 'intel matched', 'output SHA-256'],
+  rows: (r) => r.stages.map((s) => {
+    const none = r.stages.find((other) => other.name === 'none');
+    return [
+      s.label,
+      s.cpuMicrosecondsPerEvent.toFixed(2),
+      none === undefined || s === none ? '-' : (s.cpuMicrosecondsPerEvent - none.cpuMicrosecondsPerEvent).toFixed(2),
+      s.cpuMicrosecondsPerEventRange.map((n) => n.toFixed(2)).join('–'),
+      s.wallMicrosecondsPerEvent.toFixed(2),
+      fmtInt(s.outputBytesPerEvent),
+      `${(s.intelMatchedShare * 100).toFixed(2)} %`,
+      s.outputSha256.slice(0, 16),
+    ];
+  }),
+  failedRow: (r) => [r.name, 'FAILED', ...Array(6).fill('-')],
+  summary: (r) => r.stages.map((s) => `${s.name} ${s.cpuMicrosecondsPerEvent.toFixed(2)}`).join(', ').concat(' µs/event'),
+  notes: [
+    'CPU µs/event: median over the measured passes (range: fastest and slowest) of the process\'s CPU time, GC',
+    'helper threads included, per event of 200 bodies × 100 events; each set of stages runs in its own process.',
+    'Equal SHA-256 for a set of stages on two commits: byte-identical output for the whole load.',
+  ],
+  problems: () => [],
+};
+
+export const layouts = { ingest, connections, idle, stages };
 
 /** The text after "<name>: <description> ... " once a scenario has finished. */
 export function summaryLine(result) {
@@ -129,12 +169,14 @@ export function printTables(results) {
   const kinds = [...new Set(results.map((r) => r.kind))];
   for (const kind of kinds) {
     const layout = layouts[kind];
-    const rows = results.filter((r) => r.kind === kind).map((r) => (r.error !== undefined ? layout.failedRow(r) : layout.row(r)));
+    const rows = results.filter((r) => r.kind === kind).flatMap((r) => (r.error !== undefined ? [layout.failedRow(r)] : layout.rows?.(r) ?? [layout.row(r)]));
     const widths = layout.header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
     const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
     console.log(`\n${layout.title}\n\n${line(layout.header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
     for (const row of rows) console.log(line(row));
     console.log(`\n${layout.notes.join('\n')}`);
+    const comparisons = layout.comparisons?.(results.filter((r) => r.kind === kind)) ?? [];
+    if (comparisons.length > 0) console.log(`\n${comparisons.join('\n')}`);
   }
 }
 

@@ -8,15 +8,21 @@
 //                 cpuMicrosecondsPerConnection, peakRssBytes, loomCpuPercent, loadGeneratorCpuPercent,
 //                 otherCpuPercent, failed, delivered: {events, connections, ratio}, details };
 //   'idle'        Spip holding idle connections; { idleConnections, rssBeforeBytes, rssAfterBytes,
-//                 bytesPerConnection, heapBytesPerConnection, probe: {answered, of, p50Ms}, details }.
+//                 bytesPerConnection, heapBytesPerConnection, probe: {answered, of, p50Ms}, details };
+//   'stages'      enrichment stages on one thread, without HTTP; { stages: [rows of
+//                 lib/enrichment-stages.mjs] }.
 // New inputs, enrichment stages, outputs or sensor protocols add one entry here.
+import enrichmentStages from './enrichment-stages.mjs';
 import ingestEnriched from './ingest-enriched.mjs';
+import ingestEnrichedRisk from './ingest-enriched-risk.mjs';
 import ingestGzip from './ingest-gzip.mjs';
 import ingestHttp from './ingest-http.mjs';
 import ingestHttps from './ingest-https.mjs';
+import netflowV9 from './netflow-v9.mjs';
 import spipHttpProbe from './spip-http-probe.mjs';
 import spipIdleMemory from './spip-idle-memory.mjs';
 import spipSshBanner from './spip-ssh-banner.mjs';
 import spipTlsClientHello from './spip-tls-clienthello.mjs';
+import tcpJson from './tcp-json.mjs';
 
-export const scenarios = [ingestHttp, ingestHttps, ingestGzip, ingestEnriched, spipHttpProbe, spipTlsClientHello, spipSshBanner, spipIdleMemory];
+export const scenarios = [ingestHttp, ingestHttps, ingestGzip, ingestEnriched, ingestEnrichedRisk, enrichmentStages, netflowV9, spipHttpProbe, spipTlsClientHello, spipSshBanner, spipIdleMemory, tcpJson];

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { parseBatch, serialiseBatch, type BodyFormat, type DecodeLimits, type DecodeResult } from '../sources/http-ingest/decode.js';
+import type { BodyFormat, DecodeLimits, DecodeResult } from '../sources/http-ingest/decode.js';
 import { Enricher, type EnrichmentData, type EnrichmentSettings } from '../transforms/enricher.js';
+import { decodeJob } from './decode-job.js';
 
 /**
  * Runs decoding and enrichment off the main thread, so that parsing, lookups and
@@ -51,16 +52,6 @@ port.on('message', (message: DecodeJob | SwapMessage) => {
   });
 });
 
-async function decode(job: DecodeJob): Promise<DecodeResult> {
-  const parsed = parseBatch(job.body, job.format, limits, job.gzip);
-  if (!parsed.ok) return parsed;
-  if (enricher !== undefined) {
-    try {
-      await enricher.enrichBatch(parsed.events);
-    } catch (error) {
-      // A lookup failure must not cost events: they go on with what enrichment managed.
-      port?.postMessage({ type: 'warning', message: `enrichment failed for a batch: ${error instanceof Error ? error.message : String(error)}` });
-    }
-  }
-  return serialiseBatch(parsed.events);
+function decode(job: DecodeJob): Promise<DecodeResult> {
+  return decodeJob(job.body, job.format, job.gzip, limits, enricher, (message) => port?.postMessage({ type: 'warning', message }));
 }

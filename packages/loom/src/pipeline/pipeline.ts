@@ -11,6 +11,7 @@ import { SinkUnavailableError, type Batch, type OutputState, type Sink, type Sin
 export class Pipeline {
   private pending = 0;
   private drained: (() => void) | undefined;
+  private tap: ((batch: Batch, accepted: boolean) => void) | undefined;
 
   constructor(
     readonly sinks: readonly Sink[],
@@ -33,10 +34,16 @@ export class Pipeline {
     return this.pending < this.maxPending;
   }
 
+  /** Calls `tap` with every non-empty batch once the outputs accepted it (true) or did not (false). */
+  setTap(tap: (batch: Batch, accepted: boolean) => void): void {
+    this.tap = tap;
+  }
+
   /** Resolves when every sink accepted the batch; throws ApiError 503 otherwise. */
   async deliver(batch: Batch): Promise<void> {
     this.pending++;
     this.metrics.pendingBatches.set(this.pending);
+    let accepted = false;
     try {
       if (batch.count === 0) return;
       for (const sink of this.sinks) {
@@ -68,7 +75,15 @@ export class Pipeline {
       if (failed !== undefined) {
         throw new ApiError('output_unavailable', `output "${failed}" could not accept the batch${why === undefined ? '' : ` (${why})`}; nothing of it is acknowledged, retry later`, retryAfter);
       }
+      accepted = true;
     } finally {
+      if (this.tap !== undefined && batch.count > 0) {
+        try {
+          this.tap(batch, accepted);
+        } catch (error) {
+          this.logger.error({ err: error }, 'pipeline tap failed');
+        }
+      }
       this.pending--;
       this.metrics.pendingBatches.set(this.pending);
       if (this.pending === 0) this.drained?.();

@@ -1,6 +1,7 @@
 import { isAscii } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 import type { ApiErrorCode } from '../../errors.js';
+import { writeRendered, type JsonSplices, type RenderedJson } from '../../json/splices.js';
 
 /** Body shapes the ingest API accepts, chosen by Content-Type. */
 export type BodyFormat = 'json' | 'ndjson';
@@ -157,8 +158,12 @@ function check(events: unknown[], limits: DecodeLimits, bodyBytes: number): Pars
   return { ok: true, events: events as Event[] };
 }
 
-/** One compact JSON object per line, into one exactly sized buffer with its own memory. */
-export function serialiseBatch(events: readonly Event[]): DecodeResult {
+/**
+ * One compact JSON object per line, into one exactly sized buffer with its own memory.
+ * `splices`: cached JSON text that enrichment left placeholders for in these events.
+ */
+export function serialiseBatch(events: readonly Event[], splices?: JsonSplices): DecodeResult {
+  if (splices !== undefined && splices.size > 0) return serialiseSpliced(events, splices);
   const lines = new Array<string>(events.length);
   const sizes = new Array<number>(events.length);
   let total = 0;
@@ -179,6 +184,29 @@ export function serialiseBatch(events: readonly Event[]): DecodeResult {
   let offset = 0;
   for (let i = 0; i < lines.length; i++) {
     offset += ndjson.write(lines[i] as string, offset, sizes[i] as number, 'utf8');
+    ndjson[offset++] = 0x0a;
+  }
+  return { ok: true, count: lines.length, ndjson };
+}
+
+/** serialiseBatch for events with placeholders: the cached text is copied in where they are. */
+function serialiseSpliced(events: readonly Event[], splices: JsonSplices): DecodeResult {
+  const lines = new Array<RenderedJson>(events.length);
+  let total = 0;
+  for (let i = 0; i < events.length; i++) {
+    let line: RenderedJson;
+    try {
+      line = splices.render(events[i] as Event, i);
+    } catch (error) {
+      return invalid(`event ${i} cannot be serialised: ${describe(error)}`);
+    }
+    lines[i] = line;
+    total += line.byteLength + 1;
+  }
+  const ndjson = Buffer.allocUnsafeSlow(total);
+  let offset = 0;
+  for (let i = 0; i < lines.length; i++) {
+    offset = writeRendered(lines[i] as RenderedJson, ndjson, offset);
     ndjson[offset++] = 0x0a;
   }
   return { ok: true, count: lines.length, ndjson };

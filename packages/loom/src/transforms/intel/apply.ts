@@ -1,4 +1,4 @@
-import { getPath, isPlainObject, type EcsEvent } from '@loom/ecs';
+import { isPlainObject, pathReader, type EcsEvent } from '@loom/ecs';
 import type { FingerprintKind } from './indicator.js';
 import type { IntelIndex, IntelMatch } from './intel-index.js';
 
@@ -42,10 +42,19 @@ export function confidenceLevel(confidence: number): 'None' | 'Low' | 'Medium' |
   return 'None';
 }
 
-function stringAt(event: Record<string, unknown>, path: string): string | undefined {
-  const value = getPath(event as EcsEvent, path);
+type Reader = (event: EcsEvent) => unknown;
+
+function stringAt(event: Record<string, unknown>, read: Reader): string | undefined {
+  const value = read(event as EcsEvent);
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
+
+const SOURCE_IP = pathReader('source.ip');
+const DESTINATION_IP = pathReader('destination.ip');
+const fingerprintReaders = (Object.keys(FINGERPRINT_FIELDS) as FingerprintKind[]).map((kind) => ({
+  kind,
+  fields: FINGERPRINT_FIELDS[kind].map((field) => ({ field, read: pathReader(field) })),
+}));
 
 /**
  * Looks up the event's addresses and fingerprints and records every match:
@@ -64,29 +73,41 @@ function stringAt(event: Record<string, unknown>, path: string): string | undefi
  * Re-applying to the same event adds nothing twice. Values of the wrong type are left
  * alone: a non-object `threat` or a non-array, non-string `tags` is never overwritten.
  */
-export function applyIntel(event: Record<string, unknown>, index: IntelIndex, fields: IntelFields): AppliedIntelMatch[] {
+export function applyIntel(
+  event: Record<string, unknown>,
+  index: IntelIndex,
+  fields: IntelFields,
+  /** index.matchIp, or a cache of its answers per address (they depend on nothing else). */
+  matchIp: (ip: string) => readonly IntelMatch[] = (ip) => index.matchIp(ip),
+): AppliedIntelMatch[] {
   const matches: AppliedIntelMatch[] = [];
-  const addresses: string[] = [];
-  if (fields.source === true) addresses.push('source.ip');
-  if (fields.destination === true) addresses.push('destination.ip');
-  for (const field of addresses) {
-    const atomic = stringAt(event, field);
-    if (atomic === undefined) continue;
-    for (const match of index.matchIp(atomic)) matches.push({ ...match, field, atomic });
-  }
-  for (const kind of Object.keys(FINGERPRINT_FIELDS) as FingerprintKind[]) {
-    for (const field of FINGERPRINT_FIELDS[kind]) {
-      const atomic = stringAt(event, field);
-      if (atomic === undefined) continue;
-      for (const match of index.matchFingerprint(kind, atomic)) matches.push({ ...match, field, atomic });
-      break;
-    }
-  }
+  if (fields.source === true) addIpMatches(matches, event, SOURCE_IP, 'source.ip', matchIp);
+  if (fields.destination === true) addIpMatches(matches, event, DESTINATION_IP, 'destination.ip', matchIp);
+  // Most deployments load address lists only: then there is nothing to read or look up.
+  if (index.hasAnyFingerprints) addFingerprintMatches(matches, event, index);
   if (matches.length > 0) {
     addEnrichments(event, matches);
     addTags(event, matches);
   }
   return matches;
+}
+
+function addFingerprintMatches(matches: AppliedIntelMatch[], event: Record<string, unknown>, index: IntelIndex): void {
+  for (const { kind, fields: kindFields } of fingerprintReaders) {
+    if (!index.hasFingerprints(kind)) continue;
+    for (const { field, read } of kindFields) {
+      const atomic = stringAt(event, read);
+      if (atomic === undefined) continue;
+      for (const match of index.matchFingerprint(kind, atomic)) matches.push({ ...match, field, atomic });
+      break;
+    }
+  }
+}
+
+function addIpMatches(matches: AppliedIntelMatch[], event: Record<string, unknown>, read: Reader, field: string, matchIp: (ip: string) => readonly IntelMatch[]): void {
+  const atomic = stringAt(event, read);
+  if (atomic === undefined) return;
+  for (const match of matchIp(atomic)) matches.push({ ...match, field, atomic });
 }
 
 function enrichment(match: AppliedIntelMatch): Record<string, unknown> {

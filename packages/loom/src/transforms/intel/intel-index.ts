@@ -34,6 +34,8 @@ export class IntelIndex {
   private readonly ipv6: RangeTable;
   private readonly fingerprints = new Map<string, { value: string; label: number }[]>();
   private readonly fingerprintCount: number;
+  /** Stored kinds (`md5` included) that any list holds, so events skip kinds no list has. */
+  private readonly fingerprintKinds = new Set<string>();
   private readonly parsed = newParsedPrefix();
 
   constructor(handles: IntelHandles) {
@@ -46,6 +48,7 @@ export class IntelIndex {
       const found = this.fingerprints.get(key);
       if (found === undefined) this.fingerprints.set(key, [{ value, label }]);
       else found.push({ value, label });
+      this.fingerprintKinds.add(kind);
     }
     this.fingerprintCount = handles.fingerprints.length;
   }
@@ -77,6 +80,16 @@ export class IntelIndex {
       });
     }
     return matches;
+  }
+
+  /** False when no list holds any fingerprint, so that matchFingerprint never matches. */
+  get hasAnyFingerprints(): boolean {
+    return this.fingerprintKinds.size > 0;
+  }
+
+  /** False when matchFingerprint(kind, …) cannot match anything: no list holds a fingerprint of this kind. */
+  hasFingerprints(kind: FingerprintKind): boolean {
+    return this.fingerprintKinds.has(kind) || ((kind === 'ja3' || kind === 'hassh') && this.fingerprintKinds.has('md5'));
   }
 
   /** Every list naming this fingerprint; compared in lower case. JA3 and HASSH also match MD5 values from `auto` lists. */

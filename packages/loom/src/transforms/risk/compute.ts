@@ -1,7 +1,7 @@
-import { getPath, isPlainObject, type EcsEvent } from '@loom/ecs';
+import { isPlainObject, pathReader, type EcsEvent } from '@loom/ecs';
 import { FINGERPRINT_FIELDS } from '../intel/apply.js';
 import { exploitPatterns } from './payload.js';
-import { resolveRules, type RiskRuleName, type RiskRules, type RiskRulesInput } from './rules.js';
+import { resolveRules, type RiskRules, type RiskRulesInput } from './rules.js';
 
 export interface RiskResult {
   /** 0–100. */
@@ -19,19 +19,22 @@ const MAX_ENRICHMENTS = 256;
  * Each quantity is read from its ECS field first and then from the telemetry-api flow and
  * Zeek names, so records forwarded in that format score exactly as they did there.
  */
-const DESTINATION_PORT = ['destination.port', 'dst_port', 'id_resp_p', 'id.resp_p'];
-const SOURCE_PORT = ['source.port', 'src_port', 'id_orig_p', 'id.orig_p'];
-const SOURCE_BYTES = ['source.bytes', 'orig_bytes'];
-const DESTINATION_BYTES = ['destination.bytes', 'resp_bytes'];
-const TOTAL_BYTES = ['network.bytes', 'bytes'];
+const readers = (paths: readonly string[]): ((event: EcsEvent) => unknown)[] => paths.map(pathReader);
+const DESTINATION_PORT = readers(['destination.port', 'dst_port', 'id_resp_p', 'id.resp_p']);
+const SOURCE_PORT = readers(['source.port', 'src_port', 'id_orig_p', 'id.orig_p']);
+const SOURCE_BYTES = readers(['source.bytes', 'orig_bytes']);
+const DESTINATION_BYTES = readers(['destination.bytes', 'resp_bytes']);
+const TOTAL_BYTES = readers(['network.bytes', 'bytes']);
+const SOURCE_ASN = readers(['source.as.number']);
+const THREAT_ENRICHMENTS = pathReader('threat.enrichments');
 
 const fingerprintKindOfField = new Map<string, string>();
 for (const [kind, fields] of Object.entries(FINGERPRINT_FIELDS)) for (const field of fields) fingerprintKindOfField.set(field, kind);
 
 /** A finite number, or a string of decimal digits (some exporters quote numbers). */
-function numberAt(event: Record<string, unknown>, paths: readonly string[]): number | undefined {
-  for (const path of paths) {
-    const value = getPath(event as EcsEvent, path);
+function numberAt(event: Record<string, unknown>, paths: readonly ((event: EcsEvent) => unknown)[]): number | undefined {
+  for (const read of paths) {
+    const value = read(event as EcsEvent);
     if (typeof value === 'number' && Number.isFinite(value)) return value;
     if (typeof value === 'string' && value.length > 0 && value.length <= 20 && /^\d+$/.test(value)) return Number(value);
   }
@@ -42,17 +45,16 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-function enrichmentsOf(event: Record<string, unknown>): unknown[] {
-  const value = getPath(event as EcsEvent, 'threat.enrichments');
-  if (Array.isArray(value)) return value.slice(0, MAX_ENRICHMENTS);
-  return isPlainObject(value) ? [value] : [];
-}
-
-/** Intel matches split by what matched: addresses (and anything else) or client fingerprints. */
-function intelReasons(event: Record<string, unknown>): { lists: string[]; fingerprints: string[] } {
+/** Intel matches split by what matched: addresses (and anything else) or client fingerprints; undefined when the event has none. */
+function intelReasons(event: Record<string, unknown>): { lists: string[]; fingerprints: string[] } | undefined {
+  const value = THREAT_ENRICHMENTS(event as EcsEvent);
+  let entries: unknown[];
+  if (Array.isArray(value)) entries = value.slice(0, MAX_ENRICHMENTS);
+  else if (isPlainObject(value)) entries = [value];
+  else return undefined;
   const lists = new Set<string>();
   const fingerprints = new Set<string>();
-  for (const entry of enrichmentsOf(event)) {
+  for (const entry of entries) {
     if (!isPlainObject(entry)) continue;
     const indicator = isPlainObject(entry.indicator) ? entry.indicator : {};
     const matched = isPlainObject(entry.matched) ? entry.matched : {};
@@ -88,33 +90,60 @@ export function computeRisk(event: Record<string, unknown>, rules?: RiskRules | 
   const { weights, sensitivePorts, scannerAsns, largeTransferBytes } = resolveRules(rules);
   let score = weights.base;
   const reasons: string[] = [];
-  const fire = (rule: RiskRuleName, ruleReasons: readonly string[]): void => {
-    if (weights[rule] === 0 || ruleReasons.length === 0) return;
-    score += weights[rule];
-    reasons.push(...ruleReasons);
-  };
-
+  // A rule with weight 0 can add neither score nor reasons, so its fields are not even read.
   if (isPlainObject(event)) {
-    const intel = intelReasons(event);
-    fire('intel_match', intel.lists);
-    fire('bad_fingerprint', intel.fingerprints);
-
-    const port = numberAt(event, DESTINATION_PORT);
-    fire('sensitive_port', port !== undefined && sensitivePorts.has(port) ? [`port:${port}`] : []);
-
-    const sourcePort = numberAt(event, SOURCE_PORT) ?? 0;
-    if (sourcePort >= 1024) {
+    if (weights.intel_match !== 0 || weights.bad_fingerprint !== 0) {
+      const intel = intelReasons(event);
+      if (intel !== undefined) {
+        if (weights.intel_match !== 0 && intel.lists.length > 0) {
+          score += weights.intel_match;
+          reasons.push(...intel.lists);
+        }
+        if (weights.bad_fingerprint !== 0 && intel.fingerprints.length > 0) {
+          score += weights.bad_fingerprint;
+          reasons.push(...intel.fingerprints);
+        }
+      }
+    }
+    if (weights.sensitive_port !== 0) {
+      const port = numberAt(event, DESTINATION_PORT);
+      if (port !== undefined && sensitivePorts.has(port)) {
+        score += weights.sensitive_port;
+        reasons.push(`port:${port}`);
+      }
+    }
+    if (weights.large_transfer !== 0 && (numberAt(event, SOURCE_PORT) ?? 0) >= 1024) {
       const sent = numberAt(event, SOURCE_BYTES) ?? 0;
       const total = numberAt(event, TOTAL_BYTES) || sent + (numberAt(event, DESTINATION_BYTES) ?? 0);
-      fire('large_transfer', sent > largeTransferBytes || total > largeTransferBytes ? ['large_transfer'] : []);
+      if (sent > largeTransferBytes || total > largeTransferBytes) {
+        score += weights.large_transfer;
+        reasons.push('large_transfer');
+      }
     }
-
-    if (weights.exploit_payload !== 0) fire('exploit_payload', exploitPatterns(event).map((id) => `payload:${id}`));
-
-    const asn = numberAt(event, ['source.as.number']);
-    fire('scanner_asn', asn !== undefined && scannerAsns.has(asn) ? [`scanner_asn:${asn}`] : []);
+    if (weights.exploit_payload !== 0) {
+      const patterns = exploitPatterns(event);
+      if (patterns.length > 0) {
+        score += weights.exploit_payload;
+        for (const id of patterns) reasons.push(`payload:${id}`);
+      }
+    }
+    if (weights.scanner_asn !== 0 && scannerAsns.size > 0) {
+      const asn = numberAt(event, SOURCE_ASN);
+      if (asn !== undefined && scannerAsns.has(asn)) {
+        score += weights.scanner_asn;
+        reasons.push(`scanner_asn:${asn}`);
+      }
+    }
   }
   return { score: Math.min(100, Math.max(0, score)), reasons };
+}
+
+/**
+ * Whether scoring with these rules reads a field that GeoIP and ASN enrichment add: the
+ * scanner_asn rule reads source.as.number, and only when it has AS numbers to look for.
+ */
+export function riskReadsAddressEnrichment(rules: RiskRules): boolean {
+  return rules.weights.scanner_asn !== 0 && rules.scannerAsns.size > 0;
 }
 
 /**

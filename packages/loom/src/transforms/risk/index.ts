@@ -3,7 +3,7 @@
  * `event.risk_score` (0–100) with machine-readable reasons in `event.risk_reasons`. The
  * rule table is on computeRisk; the defaults reproduce the telemetry-api score.
  */
-export { computeRisk, applyRisk } from './compute.js';
+export { computeRisk, applyRisk, riskReadsAddressEnrichment } from './compute.js';
 export type { RiskResult } from './compute.js';
 export { riskRulesFrom, DEFAULT_RISK_RULES, DEFAULT_RISK_WEIGHTS, RISK_RULE_NAMES } from './rules.js';
 export type { RiskRules, RiskRulesInput, RiskRuleName } from './rules.js';

@@ -1,4 +1,4 @@
-import { getPath, isPlainObject, type EcsEvent } from '@loom/ecs';
+import { isPlainObject, pathReader, type EcsEvent } from '@loom/ecs';
 
 /**
  * Signs of an exploit attempt in what a client sent. Each pattern is a handful of
@@ -39,44 +39,66 @@ export const MAX_SCANNED_CHARS = 256 * 1024;
 
 const MAX_HEADERS = 100;
 
-function texts(event: Record<string, unknown>): string[] {
-  const found: string[] = [];
-  for (const path of PAYLOAD_FIELDS) {
-    const value = getPath(event as EcsEvent, path);
-    if (typeof value === 'string' && value !== '') found.push(value);
-  }
-  const headers = getPath(event as EcsEvent, 'http.request.headers');
-  if (isPlainObject(headers)) {
-    let count = 0;
-    for (const value of Object.values(headers)) {
-      if (++count > MAX_HEADERS) break;
-      if (typeof value === 'string') found.push(value);
-      else if (Array.isArray(value)) for (const item of value.slice(0, MAX_HEADERS)) if (typeof item === 'string') found.push(item);
-    }
-  }
-  return found;
-}
+const payloadReaders = PAYLOAD_FIELDS.map(pathReader);
+const readUserAgent = payloadReaders[PAYLOAD_FIELDS.indexOf('user_agent.original')];
+const readHeaders = pathReader('http.request.headers');
 
-const patternOfNeedle = new Map<string, string>(EXPLOIT_PATTERNS.flatMap((pattern) => pattern.needles.map((needle) => [needle, pattern.id] as [string, string])));
+/** Bit i of a mask stands for EXPLOIT_PATTERNS[i]. */
+const bitOfNeedle = new Map<string, number>(EXPLOIT_PATTERNS.flatMap((pattern, i) => pattern.needles.map((needle) => [needle, 1 << i] as [string, number])));
+const ALL_PATTERNS = (1 << EXPLOIT_PATTERNS.length) - 1;
+if (EXPLOIT_PATTERNS.length > 30) throw new Error('exploit pattern masks hold at most 30 patterns');
 
+const alternation = [...bitOfNeedle.keys()].map((needle) => needle.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|');
 /**
  * All needles in one alternation of escaped literals, searched in one native pass per text.
  * The lookahead matches without consuming, so a needle that starts inside another one's match
  * is still found; with literals only, the cost stays linear in the text times the needles.
  */
-const anyNeedle = new RegExp(`(?=(${[...patternOfNeedle.keys()].map((needle) => needle.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')}))`, 'g');
+const anyNeedle = new RegExp(`(?=(${alternation}))`, 'g');
+/**
+ * The same needles without the lookahead: whether a text holds any at all. Most texts hold
+ * none, and this form lets the engine skip ahead through a text instead of trying every needle
+ * at every position.
+ */
+const someNeedle = new RegExp(alternation);
+
+/** The patterns in one text, as a mask. */
+function patternsIn(raw: string): number {
+  const text = (raw.length > MAX_SCANNED_CHARS ? raw.slice(0, MAX_SCANNED_CHARS) : raw).toLowerCase();
+  if (!someNeedle.test(text)) return 0;
+  let mask = 0;
+  anyNeedle.lastIndex = 0;
+  for (let match = anyNeedle.exec(text); match !== null; match = anyNeedle.exec(text)) {
+    mask |= bitOfNeedle.get(match[1] as string) as number;
+    if (mask === ALL_PATTERNS) break;
+    anyNeedle.lastIndex = match.index + 1;
+  }
+  return mask;
+}
 
 /** The ids of the patterns found in the event, in EXPLOIT_PATTERNS order. */
 export function exploitPatterns(event: Record<string, unknown>): string[] {
-  const found = new Set<string>();
-  for (const raw of texts(event)) {
-    const text = (raw.length > MAX_SCANNED_CHARS ? raw.slice(0, MAX_SCANNED_CHARS) : raw).toLowerCase();
-    anyNeedle.lastIndex = 0;
-    for (let match = anyNeedle.exec(text); match !== null; match = anyNeedle.exec(text)) {
-      found.add(patternOfNeedle.get(match[1] as string) as string);
-      if (found.size === EXPLOIT_PATTERNS.length) break;
-      anyNeedle.lastIndex = match.index + 1;
+  let mask = 0;
+  // The User-Agent header usually repeats user_agent.original: a text already scanned is not scanned again.
+  let userAgent: string | undefined;
+  for (const read of payloadReaders) {
+    const value = read(event as EcsEvent);
+    if (typeof value !== 'string' || value === '') continue;
+    mask |= patternsIn(value);
+    if (read === readUserAgent) userAgent = value;
+  }
+  const headers = readHeaders(event as EcsEvent);
+  if (isPlainObject(headers)) {
+    let count = 0;
+    for (const value of Object.values(headers)) {
+      if (++count > MAX_HEADERS) break;
+      if (typeof value === 'string') {
+        if (value !== userAgent) mask |= patternsIn(value);
+      } else if (Array.isArray(value)) {
+        for (const item of value.slice(0, MAX_HEADERS)) if (typeof item === 'string') mask |= patternsIn(item);
+      }
     }
   }
-  return EXPLOIT_PATTERNS.filter((pattern) => found.has(pattern.id)).map((pattern) => pattern.id);
+  if (mask === 0) return [];
+  return EXPLOIT_PATTERNS.filter((_, i) => (mask & (1 << i)) !== 0).map((pattern) => pattern.id);
 }
