@@ -46,13 +46,15 @@ function appendIntelList(configPath, dir) {
 
 /**
  * A scenario that posts batches of ~1 KB Spip events to /api/v1/ingest with wrk.
+ * output: where events go instead of stdout, e.g. clickhouseOutput() from clickhouse.mjs: an
+ * object whose start(dir) resolves to { sections, check(acknowledgedEvents), stop() }.
  * tls: HTTPS with a self-signed P-256 certificate; gzip: bodies sent with Content-Encoding: gzip;
  * enrichment: false (no lookups at all), or { risk } for the bundled GeoIP and ASN data and the
  * benchmark's intel list, with the risk score on or off.
  * target: events/s; relativeTo: { scenario, ratio } makes it that share of another scenario's
  * figure in the same run (the runner works it out; `target` stands when that one did not run).
  */
-export function ingestScenario({ name, description, tls = false, gzip = false, enrichment = false, target = 120_000, relativeTo }) {
+export function ingestScenario({ name, description, tls = false, gzip = false, enrichment = false, target = 120_000, relativeTo, output }) {
   let state;
   return {
     name,
@@ -81,10 +83,12 @@ export function ingestScenario({ name, description, tls = false, gzip = false, e
         Object.assign(server, { cert_file: certFile, key_file: keyFile });
       }
       const configPath = join(dir, 'loom.toml');
+      const destination = output === undefined ? undefined : await output.start(dir);
+      state.destination = destination;
       writeConfig(configPath, {
         server,
         limits: { per_sensor_rps: -1, max_events_per_batch: 500 },
-        output: { type: 'stdout' },
+        ...(destination === undefined ? { output: { type: 'stdout' } } : destination.sections),
         logging: { level: 'warn', format: 'json' },
         // Plain ingest measures the path without lookups; the enriched scenarios turn on the
         // bundled GeoIP and ASN data and a threat-intel list, with or without the risk score. The
@@ -128,6 +132,9 @@ export function ingestScenario({ name, description, tls = false, gzip = false, e
       const mem = memory(loom.pid);
 
       const ok = wrk.requests - wrk.non2xx;
+      // Acknowledged is not delivered: an output with an outbox must also keep up, which check() measures.
+      const delivery = state.destination === undefined ? undefined
+        : await state.destination.check(((warm.requests - warm.non2xx) + ok) * eventsPerBody, state.managementUrl);
       const okPerSecond = (wrk.requestsPerSecond * ok) / Math.max(1, wrk.requests);
       const socketErrors = Object.values(wrk.socketErrors).reduce((a, b) => a + b, 0);
       // CPU neither Loom nor wrk used: other processes on the machine, which make the figures low.
@@ -145,6 +152,7 @@ export function ingestScenario({ name, description, tls = false, gzip = false, e
         non2xx: wrk.non2xx,
         socketErrors,
         details: {
+          ...(delivery === undefined ? {} : { delivery }),
           requests: wrk.requests,
           duration_seconds: wrk.durationSeconds,
           socket_errors: wrk.socketErrors,
@@ -165,6 +173,7 @@ export function ingestScenario({ name, description, tls = false, gzip = false, e
 
     async teardown() {
       await state?.loom?.stop();
+      await state?.destination?.stop();
       await state?.remove();
       state = undefined;
     },

@@ -13,6 +13,7 @@
 //                 lib/enrichment-stages.mjs] }.
 // New inputs, enrichment stages, outputs or sensor protocols add one entry here.
 import enrichmentStages from './enrichment-stages.mjs';
+import ingestClickhouse from './ingest-clickhouse.mjs';
 import ingestEnriched from './ingest-enriched.mjs';
 import ingestEnrichedRisk from './ingest-enriched-risk.mjs';
 import ingestGzip from './ingest-gzip.mjs';
@@ -25,4 +26,4 @@ import spipSshBanner from './spip-ssh-banner.mjs';
 import spipTlsClientHello from './spip-tls-clienthello.mjs';
 import tcpJson from './tcp-json.mjs';
 
-export const scenarios = [ingestHttp, ingestHttps, ingestGzip, ingestEnriched, ingestEnrichedRisk, enrichmentStages, netflowV9, spipHttpProbe, spipTlsClientHello, spipSshBanner, spipIdleMemory, tcpJson];
+export const scenarios = [ingestHttp, ingestHttps, ingestGzip, ingestEnriched, ingestEnrichedRisk, ingestClickhouse, enrichmentStages, netflowV9, spipHttpProbe, spipTlsClientHello, spipSshBanner, spipIdleMemory, tcpJson];

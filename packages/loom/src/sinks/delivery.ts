@@ -19,6 +19,12 @@ export interface DeliveryBatch {
    * the batch are retried), e.g. for Elasticsearch `_id`.
    */
   readonly eventIds: readonly string[];
+  /**
+   * The same events as one NDJSON buffer (each followed by "\n"), when the batch has them
+   * that way: a destination that sends NDJSON-like bodies can use it instead of `events`
+   * and skip per-event work. Absent for subsets built for a retry.
+   */
+  readonly ndjson?: Uint8Array;
 }
 
 export interface RejectedEvent {

@@ -6,7 +6,7 @@ import type { Metrics } from '../management/metrics.js';
 import type { DeliveryBatch, DeliveryResult, Destination } from './delivery.js';
 import { inspectOutbox } from './outbox/inspect.js';
 import { importLegacySpool } from './outbox/legacy.js';
-import { decodeRecord, encodeRecord, eventCount } from './outbox/record.js';
+import { encodeRecord, eventCount, readHeader } from './outbox/record.js';
 import { SinkUnavailableError, type Batch, type OutputState, type Sink, type SinkHealth } from './types.js';
 
 export interface OutboxOptions {
@@ -291,37 +291,31 @@ export class DestinationSink implements Sink {
 
   /** Delivers every event of the records; false when shutdown interrupted it (nothing is acknowledged then). */
   private async deliverTaken(taken: Taken): Promise<boolean> {
-    const events: string[] = [];
-    const eventIds: string[] = [];
-    const ids: string[] = [];
+    const parts: BatchPart[] = [];
     for (const record of taken.records) {
-      const decoded = decodeRecord(record);
-      if (decoded === undefined) {
+      const header = readHeader(record);
+      if (header === undefined) {
         // The checksum matched, so this was written so: not a Loom outbox record. Kept aside, never sent.
         await this.writeDeadLetters([{ record, reason: 'unreadable_record', status: undefined, error: 'the outbox record has no valid header', message: undefined }]);
         continue;
       }
-      this.inFlightReceivedAt ??= decoded.header.received_at;
-      ids.push(decoded.header.id);
-      decoded.events.forEach((event, i) => {
-        events.push(event);
-        eventIds.push(`${decoded.header.id}-${i}`);
-      });
+      this.inFlightReceivedAt ??= header.received_at;
+      parts.push({ id: header.id, ndjson: record.subarray(record.indexOf(0x0a) + 1) });
     }
-    if (events.length === 0) return true;
-    const id = ids.length === 1 ? (ids[0] as string) : digest(ids.join(','));
-    return this.deliverUntilSettled({ id, events, eventIds }, Infinity);
+    const batch = new NdjsonBatch(parts);
+    if (batch.count === 0) return true;
+    return this.deliverUntilSettled(batch, batch.count, Infinity);
   }
 
   /**
    * Sends the batch, then whatever the destination asks to retry, with backoff, until every
    * event is delivered or dead-lettered (true), or shutdown or the deadline comes first (false).
    */
-  private async deliverUntilSettled(batch: DeliveryBatch, deadline: number): Promise<boolean> {
-    let pending: number[] = batch.events.map((_, i) => i);
+  private async deliverUntilSettled(batch: DeliveryBatch, count: number, deadline: number): Promise<boolean> {
+    let pending: number[] = Array.from({ length: count }, (_, i) => i);
     let backoff = this.options.outbox.retryBackoffMs;
     for (;;) {
-      const sub = pending.length === batch.events.length ? batch : subset(batch, pending);
+      const sub = pending.length === count ? batch : subset(batch, pending);
       const result = await this.deliverOnce(sub);
       if (result.rejected.length > 0) {
         await this.writeDeadLetters(result.rejected.map((r) => ({
@@ -332,7 +326,7 @@ export class DestinationSink implements Sink {
           message: undefined,
         })));
       }
-      const delivered = sub.events.length - result.retry.length - result.rejected.length;
+      const delivered = pending.length - result.retry.length - result.rejected.length;
       if (delivered > 0) this.options.metrics.outputDeliveredEvents.inc({ output: this.name }, delivered);
       if (result.retry.length === 0) {
         this.lastSuccessAt = Date.now();
@@ -363,10 +357,9 @@ export class DestinationSink implements Sink {
 
   /** Without an outbox: deliver while the request waits. */
   private async deliverNow(batch: Batch): Promise<void> {
-    const text = Buffer.from(batch.ndjson.buffer, batch.ndjson.byteOffset, batch.ndjson.byteLength).toString('utf8');
-    const events = text.split('\n').filter((line) => line !== '');
-    if (events.length === 0) return;
-    const delivered = await this.deliverUntilSettled({ id: batch.id, events, eventIds: events.map((_, i) => `${batch.id}-${i}`) }, Date.now() + this.options.syncTimeoutMs);
+    const whole = new NdjsonBatch([{ id: batch.id, ndjson: batch.ndjson }]);
+    if (whole.count === 0) return;
+    const delivered = await this.deliverUntilSettled(whole, whole.count, Date.now() + this.options.syncTimeoutMs);
     if (!delivered) {
       throw new SinkUnavailableError(`output "${this.name}" (${this.type} ${this.destination.target}) did not accept the batch: ${this.lastError ?? 'unknown error'}`, 5);
     }
@@ -426,6 +419,77 @@ export class DestinationSink implements Sink {
     }
     if (status.lastSuccessAt !== undefined) metrics.outputLastSuccess.set(labels, status.lastSuccessAt / 1000);
   }
+}
+
+interface BatchPart {
+  /** The id of the accepted batch these events came in. */
+  id: string;
+  /** Its events, each followed by "\n". */
+  ndjson: Uint8Array;
+}
+
+/**
+ * The events of one or more accepted batches, kept as their NDJSON bytes: a destination
+ * that can send those as they are (ClickHouse) never pays for splitting them into strings,
+ * and the per-event views are built only when something asks for them.
+ */
+class NdjsonBatch implements DeliveryBatch {
+  readonly id: string;
+  readonly ndjson: Uint8Array;
+  readonly count: number;
+  private split: { events: string[]; eventIds: string[] } | undefined;
+
+  constructor(private readonly parts: readonly BatchPart[]) {
+    this.id = parts.length === 1 ? (parts[0] as BatchPart).id : digest(parts.map((part) => part.id).join(','));
+    this.ndjson = parts.length === 1 ? (parts[0] as BatchPart).ndjson : Buffer.concat(parts.map((part) => part.ndjson));
+    let count = 0;
+    for (const part of parts) count += lineCount(part.ndjson);
+    this.count = count;
+  }
+
+  get events(): readonly string[] {
+    return this.lines().events;
+  }
+
+  get eventIds(): readonly string[] {
+    return this.lines().eventIds;
+  }
+
+  private lines(): { events: string[]; eventIds: string[] } {
+    if (this.split !== undefined) return this.split;
+    const events: string[] = [];
+    const eventIds: string[] = [];
+    for (const part of this.parts) {
+      const text = Buffer.from(part.ndjson.buffer, part.ndjson.byteOffset, part.ndjson.byteLength).toString('utf8');
+      let from = 0;
+      let n = 0;
+      while (from < text.length) {
+        let to = text.indexOf('\n', from);
+        if (to < 0) to = text.length;
+        if (to > from) {
+          events.push(text.slice(from, to));
+          eventIds.push(`${part.id}-${n++}`);
+        }
+        from = to + 1;
+      }
+    }
+    this.split = { events, eventIds };
+    return this.split;
+  }
+}
+
+/** Non-empty lines, counted on the bytes (the same lines NdjsonBatch.lines() yields). */
+function lineCount(ndjson: Uint8Array): number {
+  const bytes = Buffer.from(ndjson.buffer, ndjson.byteOffset, ndjson.byteLength);
+  let count = 0;
+  let from = 0;
+  while (from < bytes.length) {
+    let to = bytes.indexOf(0x0a, from);
+    if (to < 0) to = bytes.length;
+    if (to > from) count++;
+    from = to + 1;
+  }
+  return count;
 }
 
 /** The batch restricted to some events, with its own stable id (a retry of the same subset gets the same one). */

@@ -82,6 +82,24 @@ describe('ClickHouse destination against a real ClickHouse server', () => {
     }
   });
 
+  test('event_string from NDJSON bytes (TabSeparated, no per-event encoding): the same events come back exactly', async () => {
+    const events = [
+      JSON.stringify({ message: 'say "hi" \\ back\\slash \\" \\\\ \\N \\t' }),
+      JSON.stringify({ message: 'é ü ß 中文 日本語 😀 \u2028\u2029 \ufeff' }),
+      JSON.stringify({ message: '\u0000\u0001\u0007\b\f\u001b\u001f\u007f\t\r\n', nested: { 'we"ird': ['\\u0000'] } }),
+      JSON.stringify({ '@timestamp': '2025-12-01T19:35:18Z', big: 'x'.repeat(50_000) + 'ü'.repeat(25_000) }),
+      '{"plain":"as sent, not re-serialised"   }',
+    ];
+    for (const compression of [true, false]) {
+      const table = compression ? 'tsv_gzip' : 'tsv_plain';
+      await eventTable(table);
+      const batch = { ...batchOf(events), ndjson: Buffer.from(`${events.join('\n')}\n`) };
+      const result = await destination(table, { compression }).deliver(batch, signal());
+      assert.deepEqual(result, { retry: [], rejected: [] });
+      assert.deepEqual((await storedEvents(table)).sort(), [...events].sort());
+    }
+  });
+
   test('event_string: a lone surrogate arrives as U+FFFD instead of costing the event', async () => {
     await eventTable('surrogate');
     const result = await destination('surrogate').deliver(batchOf(['{"m":"a\ud800b"}', '{"m":"ok"}']), signal());

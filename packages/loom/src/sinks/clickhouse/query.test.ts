@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dedupTokenFor, insertPath, insertStatement, parseVersion, quoteIdentifier, selectPath, supportsDedupToken } from './query.js';
+import { dedupTokenFor, eventStringTsvPath, insertPath, insertStatement, parseVersion, quoteIdentifier, selectPath, supportsDedupToken, tsvFromNdjson } from './query.js';
 
 describe('insert query strings', () => {
   test('event_string without a token: the Go statement, quoted, and best_effort times', () => {
@@ -62,4 +62,17 @@ describe('dedup token support', () => {
     assert.equal(dedupTokenFor('b1', 0, 5, 10), 'b1:0-5');
     assert.equal(dedupTokenFor('b1', 5, 10, 10), 'b1:5-10');
   });
+});
+
+test('tsvFromNdjson doubles every backslash and returns the same buffer when there is none', () => {
+  const plain = Buffer.from('{"a":1}\n{"b":"x"}\n');
+  assert.equal(tsvFromNdjson(plain), plain);
+  const escaped = Buffer.from('{"a":"q\\"x\\\\y"}\n{"b":"\\u0000"}\n');
+  assert.equal(Buffer.from(tsvFromNdjson(escaped)).toString(), '{"a":"q\\\\"x\\\\\\\\y"}\n{"b":"\\\\u0000"}\n');
+  assert.equal(Buffer.from(tsvFromNdjson(Buffer.from('\\'))).toString(), '\\\\');
+});
+
+test('eventStringTsvPath: one column, TabSeparated, and the dedup token only when given', () => {
+  assert.equal(eventStringTsvPath('db', 'events'), `/?query=${encodeURIComponent('INSERT INTO `db`.`events` (event) FORMAT TabSeparated')}`);
+  assert.match(eventStringTsvPath('db', 'events', 'batch-1'), /&insert_deduplication_token=batch-1$/);
 });

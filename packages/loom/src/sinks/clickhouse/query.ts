@@ -25,6 +25,37 @@ export function insertStatement(database: string, table: string, mode: ClickHous
   return mode === 'event_string' ? `INSERT INTO ${target} (event) FORMAT JSONEachRow` : `INSERT INTO ${target} FORMAT JSONEachRow`;
 }
 
+/**
+ * The one-column insert as TabSeparated: the body is the events' NDJSON with backslashes
+ * doubled (compact JSON has no raw tab or newline, the only other bytes TSV escapes), so a
+ * batch needs no per-event encoding at all. Every ClickHouse version reads it.
+ */
+export function eventStringTsvPath(database: string, table: string, dedupToken?: string): string {
+  const settings: [string, string][] = [['query', `INSERT INTO ${quoteIdentifier(database)}.${quoteIdentifier(table)} (event) FORMAT TabSeparated`]];
+  if (dedupToken !== undefined) settings.push(['insert_deduplication_token', dedupToken]);
+  return `/?${settings.map(([key, value]) => `${key}=${encodeURIComponent(value)}`).join('&')}`;
+}
+
+/** NDJSON as a one-column TabSeparated body: every backslash doubled; the buffer itself when it has none. */
+export function tsvFromNdjson(ndjson: Uint8Array): Uint8Array {
+  const input = Buffer.from(ndjson.buffer, ndjson.byteOffset, ndjson.byteLength);
+  let at = input.indexOf(0x5c);
+  if (at < 0) return ndjson;
+  let count = 0;
+  for (let i = at; i >= 0; i = input.indexOf(0x5c, i + 1)) count++;
+  const out = Buffer.allocUnsafe(input.length + count);
+  let from = 0;
+  let to = 0;
+  while (at >= 0) {
+    to += input.copy(out, to, from, at + 1);
+    out[to++] = 0x5c;
+    from = at + 1;
+    at = input.indexOf(0x5c, from);
+  }
+  input.copy(out, to, from);
+  return out;
+}
+
 export interface InsertTarget {
   database: string;
   table: string;
