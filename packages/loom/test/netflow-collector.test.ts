@@ -125,6 +125,17 @@ describe('NetFlow collector', () => {
     assert.equal(h.submitter.batches.length, 0);
   });
 
+  test('an exporter over max_packets_per_second_per_exporter loses the excess, counted as rate_limited', async () => {
+    const h = await start('max_packets_per_second_per_exporter = 5\nbatch_max_wait_ms = 0');
+    for (let i = 0; i < 50; i++) await h.send(v9Flows(1, i));
+    await until(async () => (await h.counter('packets')) === 50, 'fifty packets received');
+    await until(async () => (await h.counter('rejected', 'rate_limited')) + h.submitter.events().length === 50, 'every packet accounted for');
+    // A burst of 5 passes at once; more only as the bucket refills at 5 a second.
+    const passed = h.submitter.events().length;
+    assert.ok(passed >= 5, `the first burst passes, got ${passed}`);
+    assert.ok(await h.counter('rejected', 'rate_limited') > 0, 'the rest of a 50-packet burst is dropped');
+  });
+
   test('malformed packets and data without a template are counted and dropped', async () => {
     const h = await start('batch_max_wait_ms = 0');
     await h.send(Buffer.from([0, 9, 0, 1, 2]));
@@ -202,6 +213,7 @@ describe('NetFlow config, allow-list and queue', () => {
       enabled: false,
       listen_address: ':2055',
       allowed_networks: ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+      max_packets_per_second_per_exporter: 0,
       receive_buffer_bytes: 4194304,
       queue_max_bytes: 16777216,
       batch_max_wait_ms: 100,

@@ -4,6 +4,7 @@ import { ApiError } from '../../errors.js';
 import { ThrottledLog } from '../../logging.js';
 import { parseListenAddress } from '../../net/listen.js';
 import type { Input, InputDeps } from '../input.js';
+import { RateLimiter } from '../../auth/rate-limiter.js';
 import { AllowList } from '../../net/allow-list.js';
 import type { NetflowConfig } from './config.js';
 import { NetflowDecoder } from './decode.js';
@@ -32,6 +33,8 @@ export class NetflowInput implements Input {
   private readonly decoder: NetflowDecoder;
   private readonly queue: DatagramQueue;
   private readonly allowList: AllowList;
+  /** Per-exporter packet budget, so one misconfigured or hostile exporter cannot take every other exporter's share. */
+  private readonly exporterLimit: RateLimiter;
   private readonly throttled: ThrottledLog;
   private readonly maxEventBytes: number;
   /** Rendered events waiting for their batch, and the exporter address of each. */
@@ -58,6 +61,7 @@ export class NetflowInput implements Input {
     });
     this.queue = new DatagramQueue(config.queue_max_bytes);
     this.allowList = new AllowList(config.allowed_networks);
+    this.exporterLimit = new RateLimiter(config.max_packets_per_second_per_exporter, config.max_packets_per_second_per_exporter);
     this.throttled = new ThrottledLog(deps.logger, 60_000);
     this.maxEventBytes = deps.config.limits.max_event_size_bytes;
   }
@@ -101,6 +105,11 @@ export class NetflowInput implements Input {
     if (!this.allowList.allows(address)) {
       this.reject('not_allowed');
       this.throttled.warn(`not_allowed ${address}`, { input: INPUT, exporter: address }, 'netflow packet from an address outside inputs.netflow.allowed_networks dropped');
+      return;
+    }
+    if (this.exporterLimit.take(address) > 0) {
+      this.reject('rate_limited');
+      this.throttled.warn(`rate_limited ${address}`, { input: INPUT, exporter: address, limit: this.config.max_packets_per_second_per_exporter }, 'netflow exporter over inputs.netflow.max_packets_per_second_per_exporter: packets dropped');
       return;
     }
     if (!this.queue.push({ data, address, port: remote.port, receivedMs: Date.now() })) {
@@ -236,7 +245,7 @@ export class NetflowInput implements Input {
     this.scheduleDrain();
   }
 
-  private reject(reason: 'malformed' | 'template_missing' | 'not_allowed' | 'queue_full'): void {
+  private reject(reason: 'malformed' | 'template_missing' | 'not_allowed' | 'rate_limited' | 'queue_full'): void {
     this.deps.metrics.inputRejected.inc({ input: INPUT, reason });
   }
 

@@ -10,6 +10,8 @@ export interface NetflowConfig {
   listen_address: string;
   /** Exporter networks (CIDR or single addresses) whose packets are decoded; others are dropped. */
   allowed_networks: string[];
+  /** Datagrams per second one exporter may send (bursts up to a second's worth); 0 = no limit. */
+  max_packets_per_second_per_exporter: number;
   /** SO_RCVBUF to ask for; 0 keeps the kernel's default. The kernel caps it at net.core.rmem_max. */
   receive_buffer_bytes: number;
   /** Datagrams received but not yet decoded, in octets; beyond it packets are dropped (queue_full). */
@@ -34,6 +36,7 @@ export const netflowSpec: TableSpec = {
   enabled: 'boolean',
   listen_address: 'string',
   allowed_networks: 'string-array',
+  max_packets_per_second_per_exporter: 'integer',
   receive_buffer_bytes: 'integer',
   queue_max_bytes: 'integer',
   batch_max_wait_ms: 'integer',
@@ -53,6 +56,7 @@ export function decodeNetflowConfig(read: Reader, key = 'inputs.netflow'): Netfl
     enabled: read.bool(`${key}.enabled`, false),
     listen_address: address(read, `${key}.listen_address`, ':2055'),
     allowed_networks: networks(read, `${key}.allowed_networks`),
+    max_packets_per_second_per_exporter: read.int(`${key}.max_packets_per_second_per_exporter`, { fallback: 0, zero: 'value', negative: 'error', max: 10_000_000 }),
     receive_buffer_bytes: read.int(`${key}.receive_buffer_bytes`, { fallback: 4 * 1024 * 1024, zero: 'value', negative: 'error', max: 1024 * 1024 * 1024 }),
     queue_max_bytes: queueBytes,
     batch_max_wait_ms: read.int(`${key}.batch_max_wait_ms`, { fallback: 100, zero: 'value', negative: 'error', max: 60_000 }),
