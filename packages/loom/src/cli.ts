@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import { loadConfigFile } from './config/load.js';
-import { developmentConfig } from './config/dev.js';
+import { developmentAdminToken, developmentConfig, developmentSensorPorts } from './config/dev.js';
 import { formatEffectiveConfig } from './config/redact.js';
 import { ConfigError, type LoadResult } from './config/types.js';
+import { startDevelopmentSensor, type DevelopmentSensor } from './dev-sensor.js';
 import { createLogger } from './logging.js';
 import { startService } from './service.js';
 import { version } from './version.js';
@@ -149,7 +150,14 @@ export async function run(argv: readonly string[]): Promise<number> {
   const { config } = loaded;
   const logger = createLogger(config.logging);
   for (const warning of loaded.warnings) logger.warn({ config: config.source_path }, warning);
-  if (generated !== undefined) printDevelopmentBanner(config.server.listen_address, config.server.management_listen_address, generated);
+  let admin: { token: string; generated: boolean } | undefined;
+  if (options.dev) {
+    // The service reads the dashboard's token from the environment, as in production.
+    admin = developmentAdminToken(process.env);
+    process.env.LOOM_ADMIN_TOKEN = admin.token;
+  }
+  if (generated !== undefined) printDevelopmentBanner(config.server.listen_address, config.server.management_listen_address, generated, admin);
+  else if (admin?.generated === true) process.stderr.write(`\nDashboard: http://${config.server.management_listen_address}/   user admin, password ${admin.token}   (generated for this run only)\n\n`);
 
   let service;
   try {
@@ -158,6 +166,14 @@ export async function run(argv: readonly string[]): Promise<number> {
     logger.fatal(error instanceof Error ? error.message : String(error));
     logger.flush();
     return 1;
+  }
+  let sensor: DevelopmentSensor | undefined;
+  if (generated !== undefined) {
+    sensor = await startDevelopmentSensor(config.server.listen_address, generated.sensorId, generated.token, logger)
+      .catch((error: unknown) => {
+        logger.warn({ err: error }, 'the development sensor did not start');
+        return undefined;
+      });
   }
 
   return new Promise<number>((resolveExit) => {
@@ -170,7 +186,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       }
       stopping = true;
       logger.info({ signal }, 'shutting down');
-      service.stop().then((clean) => {
+      Promise.all([service.stop(), sensor?.stop()]).then(([clean]) => {
         logger.info({ clean }, 'stopped');
         logger.flush();
         resolveExit(0);
@@ -189,14 +205,21 @@ export async function run(argv: readonly string[]): Promise<number> {
   });
 }
 
-function printDevelopmentBanner(ingest: string, management: string, dev: { sensorId: string; token: string }): void {
+function printDevelopmentBanner(ingest: string, management: string, dev: { sensorId: string; token: string }, admin: { token: string; generated: boolean } | undefined): void {
   const url = `http://${ingest}/api/v1/ingest`;
+  const dashboard = admin === undefined ? '' : `  dashboard   http://${management}/   user admin, password ${admin.generated ? `${admin.token}   (generated for this run only)` : '$LOOM_ADMIN_TOKEN'}
+`;
+  const [ssh, telnet, web] = developmentSensorPorts;
+  const host = ingest.slice(0, ingest.lastIndexOf(':'));
   process.stderr.write(`
 Loom is running in development mode (embedded default config, no TLS, loopback only).
   ingest      ${url}
   management  http://${management}/health  /ready  /metrics
-  sensor id   ${dev.sensorId}
+${dashboard}  sensor id   ${dev.sensorId}
   token       ${dev.token}   (generated for this run only; shown once)
+
+A local Spip sensor delivers to it; knock on it and watch the dashboard:
+  curl http://${host}:${web}/admin     nc ${host} ${telnet}     ssh -p ${ssh} root@${host}
 
 Send a first event:
   curl -i ${url} -H 'Content-Type: application/json' -H 'Authorization: Bearer ${dev.token}' \\

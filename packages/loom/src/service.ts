@@ -3,6 +3,8 @@ import { RateLimiter } from './auth/rate-limiter.js';
 import { TokenStore } from './auth/token-store.js';
 import { TokenReloader } from './auth/token-reloader.js';
 import type { LoomConfig } from './config/types.js';
+import { DashboardAggregator } from './dashboard/aggregator.js';
+import { ClickHouseHistory } from './dashboard/clickhouse-history.js';
 import type { Logger } from './logging.js';
 import { ManagementServer } from './management/server.js';
 import { Metrics } from './management/metrics.js';
@@ -59,6 +61,10 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
   });
   registerEnricherMetrics(metrics, decoder);
   const pipeline = new Pipeline(createSinks(config.outputs, logger, metrics), config.limits.max_pending_batches, metrics, logger);
+  const adminToken = process.env.LOOM_ADMIN_TOKEN;
+  // The dashboard's rolling aggregates are kept only when someone can see them.
+  const aggregator = config.server.management_listen_address !== '' && adminToken !== undefined && adminToken !== '' ? new DashboardAggregator() : undefined;
+  if (aggregator !== undefined) pipeline.setTap((batch, accepted) => aggregator.record(batch, accepted));
   const ingest = new IngestServer({ server: config.server, limits: config.limits, tokens, requestLimiter, eventLimiter, decoder, pipeline, metrics, logger });
   const submitter = new PipelineSubmitter(decoder, pipeline, metrics, config.limits.max_events_per_batch);
   const inputs = createInputs({ config, submitter, metrics, logger });
@@ -73,8 +79,17 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
         if (unhealthy) return { ready: false, reason: `output ${unhealthy.name}: ${unhealthy.reason ?? 'not healthy'}`, outputs };
         return { ready: true, outputs };
       }, config.observability.metrics_enabled ? metrics : undefined, logger, {
-        adminToken: process.env.LOOM_ADMIN_TOKEN,
+        adminToken,
         lookup: (ips) => Promise.all(ips.map((ip) => lookupEnricher.lookup(ip))),
+        ...(aggregator === undefined ? {} : {
+          dashboard: {
+            aggregator,
+            outputs: () => pipeline.states(),
+            lookup: (ip: string) => lookupEnricher.lookup(ip),
+            knownSensors: () => tokens.sensorIds(),
+            history: ClickHouseHistory.fromOutputs(config.outputs),
+          },
+        }),
       });
   const reloader = new TokenReloader(config, tokens, metrics, logger, (sensors) => {
     requestLimiter.retain(sensors);

@@ -43,3 +43,16 @@ export function developmentConfig(env: NodeJS.ProcessEnv): {
   result.config.auth.token_origins.set(token, 'generated for this development run');
   return { result, generated: { sensorId: generatedSensor, token } };
 }
+
+/**
+ * The dashboard's admin token in development: LOOM_ADMIN_TOKEN when set, otherwise a fresh
+ * random one for this run, to be shown once.
+ */
+export function developmentAdminToken(env: NodeJS.ProcessEnv): { token: string; generated: boolean } {
+  const given = env.LOOM_ADMIN_TOKEN;
+  if (given !== undefined && given !== '') return { token: given, generated: false };
+  return { token: randomBytes(24).toString('base64url'), generated: true };
+}
+
+/** Ports of the development sensor (unprivileged, loopback): SSH-like, Telnet-like and HTTP-like. */
+export const developmentSensorPorts = [2222, 2323, 8081] as const;

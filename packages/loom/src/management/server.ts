@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
 import { TokenStore, bearerToken } from '../auth/token-store.js';
 import { ApiError } from '../errors.js';
+import { DashboardRoutes, type DashboardSources } from '../dashboard/http.js';
 import type { Logger } from '../logging.js';
 import { listen } from '../net/listen.js';
 import type { OutputState } from '../sinks/types.js';
@@ -16,6 +17,8 @@ export interface ManagementApi {
   adminToken: string | undefined;
   /** The full enrichment of each address, in order. */
   lookup: (ips: string[]) => Promise<unknown[]>;
+  /** What the dashboard at / shows; it is served only with an admin token. */
+  dashboard?: DashboardSources;
 }
 
 const maxLookupIps = 1000;
@@ -27,6 +30,7 @@ const maxLookupIps = 1000;
 export class ManagementServer {
   private server: http.Server | undefined;
   private readonly admin: TokenStore | undefined;
+  private readonly dashboard: DashboardRoutes | undefined;
 
   constructor(
     private readonly address: string,
@@ -37,6 +41,7 @@ export class ManagementServer {
   ) {
     const token = api?.adminToken;
     this.admin = token === undefined || token === '' ? undefined : new TokenStore(new Map([[token, 'admin']]));
+    this.dashboard = this.admin !== undefined && api?.dashboard !== undefined ? new DashboardRoutes(api.dashboard, this.admin) : undefined;
   }
 
   get boundAddress(): AddressInfo | undefined {
@@ -96,6 +101,7 @@ export class ManagementServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://management');
     const path = url.pathname;
+    if (this.dashboard !== undefined && (await this.dashboard.handle(req, res, url))) return;
     if (path === '/api/v1/lookup') {
       await this.lookup(req, res, url);
       return;
