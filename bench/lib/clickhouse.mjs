@@ -5,6 +5,12 @@ import { root } from './loom.mjs';
 
 const TABLE = 'loom_events';
 
+/** compression as the runner asks: unset (the default), or BENCH_CLICKHOUSE_GZIP=1 / =0. */
+function gzipSetting() {
+  const value = process.env.BENCH_CLICKHOUSE_GZIP;
+  return value === undefined || value === '' ? {} : { compression: value !== '0' };
+}
+
 async function startServer() {
   const helper = join(root, 'packages/loom/dist/test/helpers/clickhouse-server.js');
   const { startClickHouse } = await import(helper);
@@ -12,8 +18,9 @@ async function startServer() {
 }
 
 /**
- * Loom's ClickHouse output (Go-compatible one-column table) with its outbox on, gzip as by
- * default (BENCH_CLICKHOUSE_GZIP=0 turns it off, to see its cost on one machine). check()
+ * Loom's ClickHouse output (Go-compatible one-column table) with its outbox on and the
+ * default compression, which sends a loopback ClickHouse plain bodies (BENCH_CLICKHOUSE_GZIP=1
+ * forces gzip, to see what it costs on one machine). check()
  * runs after the measured load: it waits until every acknowledged event is in ClickHouse and
  * reports how long that took, so "acknowledged" and "delivered" can be compared.
  */
@@ -24,7 +31,7 @@ export function clickhouseOutput() {
       await server.query(`CREATE TABLE ${TABLE} (event String) ENGINE = MergeTree ORDER BY tuple()`);
       return {
         sections: {
-          output: { type: 'clickhouse', clickhouse_url: server.url, clickhouse_table: TABLE, compression: process.env.BENCH_CLICKHOUSE_GZIP !== '0' },
+          output: { type: 'clickhouse', clickhouse_url: server.url, clickhouse_table: TABLE, ...gzipSetting() },
           'output.outbox': { dir: join(dir, 'outbox') },
         },
         async check(acknowledged, managementUrl) {

@@ -16,7 +16,7 @@ const docsText = readFileSync(new URL('docs/CONFIGURATION.md', root), 'utf8') + 
  * by being left out (database paths select the bundled data; intel lists are per site).
  */
 const warnedKeys = new Set([
-  'auth.tokens', 'output.kafka_brokers', 'output.kafka_topic', 'output.name',
+  'auth.tokens', 'output.kafka_brokers', 'output.kafka_topic', 'output.name', 'output.compression',
   'enrichment.geoip_db_path', 'enrichment.asn_db_path',
   'enrichment.intel.name', 'enrichment.intel.path', 'enrichment.intel.kind', 'enrichment.intel.format', 'enrichment.intel.category', 'enrichment.intel.confidence',
 ]);
@@ -58,7 +58,7 @@ test('loom.example.toml sets every key except those that would warn', () => {
   assert.match(exampleText, /^# \[auth\.tokens\]/m);
   assert.match(exampleText, /kafka/);
   assert.match(exampleText, /^# \[outputs\.archive\]/m);
-  for (const key of ['geoip_db_path', 'asn_db_path', '\\[\\[enrichment\\.intel\\]\\]', 'confidence']) assert.match(exampleText, new RegExp(`^# ${key}`, 'm'));
+  for (const key of ['compression', 'geoip_db_path', 'asn_db_path', '\\[\\[enrichment\\.intel\\]\\]', 'confidence']) assert.match(exampleText, new RegExp(`^# ${key}`, 'm'));
 });
 
 test('loom.example.toml spells out the defaults it keeps', () => {

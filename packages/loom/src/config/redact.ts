@@ -72,6 +72,8 @@ function writeTable(lines: string[], name: string, table: Record<string, unknown
 function outputTable(output: LoomConfig['output']): Record<string, unknown> {
   const table: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(output)) if (!internalOutputFields.has(key)) table[key] = value;
+  // Unset compression means "gzip unless the destination is on this host"; it has no TOML spelling.
+  if (table.compression === 'auto') delete table.compression;
   for (const [secret, variable] of Object.entries(output.credential_env)) table[`${secret}_env`] = variable;
   return table;
 }

@@ -162,8 +162,8 @@ export interface OutputConfig {
   request_timeout_ms: number;
   /** Network outputs without an outbox: how long an ingest request waits for delivery. */
   sync_timeout_ms: number;
-  /** Network outputs: gzip request bodies. */
-  compression: boolean;
+  /** Network outputs: gzip request bodies; "auto" (unset) = yes, unless the destination is on a loopback address. */
+  compression: boolean | 'auto';
   /** Network outputs: CA bundle (PEM) to verify the server with. */
   ca_file: string;
   /** Network outputs: skip certificate verification (labs only). */

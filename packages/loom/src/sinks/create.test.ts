@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { pino } from 'pino';
 import { loadConfigText } from '../config/load.js';
 import { Metrics } from '../management/metrics.js';
-import { createSinks } from './create.js';
+import { compressesFor, createSinks } from './create.js';
 import { DestinationSink } from './destination-sink.js';
 import { FileSink } from './file.js';
 import { StdoutSink } from './stdout.js';
@@ -77,4 +77,14 @@ file_path = ${JSON.stringify(path.join(dir, 'archive.ndjson'))}
   assert.ok(sinks[3] instanceof FileSink);
   assert.equal((sinks[2] as DestinationSink).status().outbox, undefined, 'outbox.enabled = false: no outbox');
   assert.equal((sinks[0] as DestinationSink).status().outbox?.enabled, true, 'network outputs have an outbox by default');
+});
+
+test('compression left out: gzip, except to a loopback destination; written true or false is obeyed', () => {
+  assert.equal(compressesFor({ compression: 'auto' }, 'http://clickhouse.internal:8123'), true);
+  assert.equal(compressesFor({ compression: 'auto' }, 'https://10.1.2.3:9200'), true);
+  for (const url of ['http://localhost:8123', 'http://127.0.0.1:8123', 'http://127.8.9.10:8123', 'http://[::1]:8123']) {
+    assert.equal(compressesFor({ compression: 'auto' }, url), false, url);
+  }
+  assert.equal(compressesFor({ compression: true }, 'http://127.0.0.1:8123'), true);
+  assert.equal(compressesFor({ compression: false }, 'http://clickhouse.internal:8123'), false);
 });
