@@ -12,8 +12,10 @@ import { mulberry32, Random, seedFromEnv } from '@loom/test-support';
  * its own index, so a failure names the one case to replay (LOOM_FUZZ_SEED=<seed>).
  */
 const seed = seedFromEnv('LOOM_FUZZ_SEED', 0x10a4f22);
-const httpCases = 10_000;
-const rawCases = 600;
+// FUZZ_ITERATIONS (set by `npm run fuzz`) scales whichever of the two tests is selected; unset, CI keeps this subset.
+const iterations = Number(process.env.FUZZ_ITERATIONS) || 0;
+const httpCases = iterations || 10_000;
+const rawCases = iterations || 600;
 const connections = 4;
 
 const token = 'fuzz-token-2f7c9a41d3';

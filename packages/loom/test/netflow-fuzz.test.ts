@@ -16,10 +16,10 @@ import {
  * yields must render as one valid, ASCII-only JSON object.
  *
  * Replay a failure with its seed: LOOM_FUZZ_SEED=<seed>. More packets than the default
- * 100,000 (outside CI): LOOM_NETFLOW_FUZZ_PACKETS=1000000 node --test packages/loom/dist/test/netflow-fuzz.test.js
+ * 100,000 (outside CI): FUZZ_ITERATIONS=1000000 npm run fuzz -- netflow (LOOM_NETFLOW_FUZZ_PACKETS, if set, wins).
  */
 const seed = seedFromEnv('LOOM_FUZZ_SEED', 0x4e7f10);
-const packets = Number(process.env.LOOM_NETFLOW_FUZZ_PACKETS ?? 100_000);
+const packets = Number(process.env.LOOM_NETFLOW_FUZZ_PACKETS || process.env.FUZZ_ITERATIONS || 100_000);
 const limits = { maxTemplates: 64, maxPerExporter: 16, timeoutMs: 30_000 };
 
 const flow = { src: '10.1.0.1', dst: '192.0.2.10', sport: 40001, dport: 80, protocol: 6, flags: 0x1b, bytes: 530, packets: 8, first: 99_000, last: 99_900 };

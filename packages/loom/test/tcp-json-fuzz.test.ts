@@ -14,7 +14,8 @@ import { LineClient, messageSchemaPath, startTcpJson, tcpJsonConfig, type TcpJso
  * the seed and its index, so a failure names the case to replay (LOOM_FUZZ_SEED=<seed>).
  */
 const seed = seedFromEnv('LOOM_FUZZ_SEED', 0x7c9e15);
-const parserCases = 12_000;
+// FUZZ_ITERATIONS (set by `npm run fuzz`) scales the in-process parser test; the network test keeps its size.
+const parserCases = Number(process.env.FUZZ_ITERATIONS) || 12_000;
 const networkCases = 1500;
 const connections = 6;
 const maxBytes = 512;
