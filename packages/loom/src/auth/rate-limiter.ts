@@ -1,8 +1,10 @@
+import type { Grant, Limiter, RateAuthority } from './rate-authority.js';
+
 /**
  * Per-key token buckets. Unlike a fixed one-second window, a bucket cannot be drained twice
  * across a window edge, and it tells the client exactly when the next request would pass.
  */
-export class RateLimiter {
+export class RateLimiter implements Limiter, RateAuthority {
   private readonly buckets = new Map<string, { tokens: number; updatedAt: number }>();
 
   /**
@@ -24,7 +26,12 @@ export class RateLimiter {
    * the same request would be allowed (at least 1, as Retry-After is in whole seconds).
    */
   take(key: string, cost = 1): number {
-    if (!this.enabled) return 0;
+    return this.grant(key, cost, cost).retryAfterSeconds;
+  }
+
+  /** Takes up to `max` tokens if at least `min` are there (see RateAuthority.grant). */
+  grant(key: string, min: number, max: number): Grant {
+    if (!this.enabled) return { granted: max, retryAfterSeconds: 0 };
     const now = this.now();
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
@@ -35,12 +42,14 @@ export class RateLimiter {
       bucket.tokens = Math.min(this.burst, bucket.tokens + refill);
       bucket.updatedAt = now;
     }
-    if (bucket.tokens >= cost) {
-      bucket.tokens -= cost;
-      return 0;
+    if (bucket.tokens >= min) {
+      const granted = Math.max(min, Math.min(max, Math.floor(bucket.tokens)));
+      bucket.tokens -= granted;
+      return { granted, retryAfterSeconds: 0 };
     }
-    const missing = Math.min(cost, this.burst) - bucket.tokens;
-    return Math.max(1, Math.ceil(missing / this.ratePerSecond));
+    // A cost above the burst can never be met at once; it waits for a full bucket.
+    const missing = Math.min(min, this.burst) - bucket.tokens;
+    return { granted: 0, retryAfterSeconds: Math.max(1, Math.ceil(missing / this.ratePerSecond)) };
   }
 
   /** Forgets keys that are no longer valid (sensors removed by a token reload). */
