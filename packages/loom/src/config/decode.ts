@@ -8,7 +8,7 @@ import { decodeTcpJsonInputConfig } from '../sources/tcp-json/config.js';
 import { decodeZeekConfig } from '../sources/zeek/config.js';
 import { Reader, address, type IntegerRule } from './reader.js';
 import { TomlValues, describeValue } from './schema.js';
-import type { EnrichmentConfig, LimitsConfig, LogLevel, LoomConfig, OutputConfig, ServerConfig } from './types.js';
+import type { EnrichmentConfig, LimitsConfig, LogLevel, LoomConfig, OutputConfig, ServerConfig, SharedStateConfig } from './types.js';
 
 /**
  * A config decoded key by key: defaults applied, each value checked on its own.
@@ -58,8 +58,9 @@ export function decode(v: TomlValues, sourcePath: string | undefined): Draft {
     format: read.choice('logging.format', ['json', 'console'] as const, 'json'),
   };
   const observability = { metrics_enabled: v.boolean('observability.metrics_enabled') ?? false };
+  const sharedState = decodeSharedState(read);
   return {
-    config: { server, auth, limits, enrichment, output, outputs: [], inputs, logging, observability, source_path: sourcePath },
+    config: { server, auth, limits, enrichment, output, outputs: [], inputs, logging, observability, shared_state: sharedState, source_path: sourcePath },
     outputType,
     outputList,
     outputWritten: v.has('output'),
@@ -81,6 +82,7 @@ function decodeServer(read: Reader): ServerConfig {
     read.errors.push(`server.management_listen_address: ${JSON.stringify(management)} is the same port as server.listen_address ${JSON.stringify(listen)}`);
   }
   const workers = read.int('server.workers', { fallback: 0, zero: 'value', negative: 'error', max: 1024 });
+  const processes = read.int('server.processes', { fallback: 1, zero: 'value', negative: 'error', max: 256 });
   const headerTimeout = read.int('server.header_timeout_seconds', { fallback: 10, zero: 'error', negative: 'error', max: 3600 });
   const requestTimeout = read.int('server.request_timeout_seconds', { fallback: 30, zero: 'error', negative: 'error', max: 3600 });
   if (headerTimeout > requestTimeout) {
@@ -94,11 +96,23 @@ function decodeServer(read: Reader): ServerConfig {
     key_file: keyFile,
     management_listen_address: management,
     workers,
+    processes,
     header_timeout_seconds: headerTimeout,
     request_timeout_seconds: requestTimeout,
     idle_timeout_seconds: read.int('server.idle_timeout_seconds', { fallback: 120, zero: 'error', negative: 'error', max: 86400 }),
     max_connections: read.int('server.max_connections', { fallback: 4096, zero: 'error', negative: 'error', max: 1_000_000 }),
     shutdown_timeout_seconds: read.int('server.shutdown_timeout_seconds', { fallback: 15, zero: 'error', negative: 'error', max: 3600 }),
+  };
+}
+
+function decodeSharedState(read: Reader): SharedStateConfig {
+  // The URL is checked (scheme, host, no inline password) where the Redis client is made.
+  return {
+    redis_url: read.values.string('shared_state.redis_url') ?? '',
+    redis_password_env: read.values.string('shared_state.redis_password_env') ?? '',
+    key_prefix: read.values.string('shared_state.key_prefix') ?? 'loom:',
+    timeout_ms: read.int('shared_state.timeout_ms', { fallback: 250, zero: 'error', negative: 'error', max: 60_000 }),
+    ca_file: read.path('shared_state.ca_file'),
   };
 }
 

@@ -219,6 +219,7 @@ test('an empty config gets every default of the earlier version and of the new k
     key_file: '',
     management_listen_address: '',
     workers: 0,
+    processes: 1,
     header_timeout_seconds: 10,
     request_timeout_seconds: 30,
     idle_timeout_seconds: 120,

@@ -44,7 +44,7 @@ test('credentials show as <redacted>, tokens as sensor ids with their origins', 
 
 test('the effective config is TOML with absolute paths and every section', () => {
   const parsed = parse(effective()) as Record<string, Record<string, unknown>>;
-  assert.deepEqual(Object.keys(parsed), ['server', 'auth', 'limits', 'enrichment', 'output', 'inputs', 'logging', 'observability']);
+  assert.deepEqual(Object.keys(parsed), ['server', 'auth', 'limits', 'enrichment', 'output', 'inputs', 'logging', 'observability', 'shared_state']);
   assert.equal(parsed.auth?.token_file, `${process.cwd()}/tokens.txt`);
   assert.equal((parsed.output?.outbox as Record<string, unknown>).max_bytes, 268435456);
   assert.equal((parsed.enrichment?.dns as Record<string, unknown>).cache_ttl_seconds, 300);

@@ -82,6 +82,7 @@ export const schema: TableSpec = {
     key_file: 'string',
     management_listen_address: 'string',
     workers: 'integer',
+    processes: 'integer',
     header_timeout_seconds: 'integer',
     request_timeout_seconds: 'integer',
     idle_timeout_seconds: 'integer',
@@ -139,6 +140,13 @@ export const schema: TableSpec = {
   },
   observability: {
     metrics_enabled: 'boolean',
+  },
+  shared_state: {
+    redis_url: 'string',
+    redis_password_env: 'string',
+    key_prefix: 'string',
+    timeout_ms: 'integer',
+    ca_file: 'string',
   },
 };
 

@@ -22,6 +22,8 @@ export interface LoomConfig {
   inputs: InputsConfig;
   logging: LoggingConfig;
   observability: ObservabilityConfig;
+  /** Redis shared by several Loom instances for rate limits and the TCP JSON blacklist. */
+  shared_state: SharedStateConfig;
   /** Absolute path of the file this came from; undefined for the embedded development default. */
   source_path: string | undefined;
 }
@@ -40,8 +42,16 @@ export interface ServerConfig {
   key_file: string;
   /** "" disables the management server, as in earlier versions. */
   management_listen_address: string;
-  /** Threads that decode request bodies; 0 = one per core. */
+  /**
+   * Threads that decode request bodies, per ingest process; 0 = the cores divided among the
+   * ingest processes.
+   */
   workers: number;
+  /**
+   * Processes that accept ingest connections on the one listener (1 = Loom's only process
+   * does it; 0 = one per core). Outputs, outboxes and inputs stay in the primary process.
+   */
+  processes: number;
   /** Seconds a client may take to send the request headers. */
   header_timeout_seconds: number;
   /** Seconds a client may take to send a whole request. */
@@ -250,4 +260,17 @@ export interface LoadResult {
 /** A configuration problem; the message names the key and what is wrong with it. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+export interface SharedStateConfig {
+  /** "" = nothing shared: each instance keeps its own state. redis://host:port/db or rediss://. */
+  redis_url: string;
+  /** Environment variable holding the Redis password ("" = none). */
+  redis_password_env: string;
+  /** Prefix of every key Loom writes, so instances of different deployments can share a Redis. */
+  key_prefix: string;
+  /** Milliseconds a Redis command may take before the local fallback decides. */
+  timeout_ms: number;
+  /** PEM CA bundle for rediss:// ("" = system roots). */
+  ca_file: string;
 }
