@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the benchmark scenarios one after another, each against freshly started servers (Loom;
-// Spip and Loom for the sensor scenarios), prints one summary table per kind of scenario and
-// writes bench/results/latest.json.
+// Spip and Loom for the sensor scenarios), prints one table per kind of scenario, then one
+// summary table of every scenario against its target, and writes bench/results/latest.json.
 //
 // Environment: BENCH_DURATION (seconds, default 20), BENCH_CONNECTIONS (keep-alive connections
 // of the ingest scenarios, default 32), BENCH_SPIP_CONNECTIONS (connections in flight of the
@@ -18,7 +18,7 @@ import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cleanupAll, installSignalHandlers, isInterrupted, untilExit } from './lib/cleanup.mjs';
 import { root } from './lib/loom.mjs';
-import { collectProblems, printTables, summaryLine } from './lib/report.mjs';
+import { collectProblems, printSummary, printTables, summaryLine, targetVerdict } from './lib/report.mjs';
 import { wrkVersion } from './lib/wrk.mjs';
 import { scenarios } from './scenarios/index.mjs';
 
@@ -106,7 +106,7 @@ const results = [];
 for (const scenario of selected) {
   if (isInterrupted()) break;
   process.stdout.write(`${scenario.name}: ${scenario.description} ... `);
-  const entry = { name: scenario.name, kind: scenario.kind, description: scenario.description, target: scenario.target };
+  const entry = { name: scenario.name, kind: scenario.kind, description: scenario.description, unit: scenario.unit, target: scenario.target };
   try {
     await scenario.setup(options);
     Object.assign(entry, await scenario.run(options));
@@ -138,6 +138,8 @@ for (const result of results) {
 }
 
 printTables(results);
+printSummary(results);
+for (const result of results) result.targetMet = targetVerdict(result, results)?.met;
 const problems = collectProblems(results);
 const noisy = results.filter((r) => r.otherCpuPercent > 15);
 if (noisy.length > 0) {

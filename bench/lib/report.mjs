@@ -1,21 +1,51 @@
-// How the runner reports each kind of scenario: the line printed when it finishes, its summary
-// table, the notes under that table, and the problems that make a run's figures invalid.
-// Loom's ingest counts events, Spip counts connections, and the idle scenario counts bytes,
-// so each kind has its own columns instead of one table with mostly empty cells.
+// How the runner reports each kind of scenario: the line printed when it finishes, its table,
+// the notes under that table, and the problems that make a run's figures invalid. Loom's
+// ingest counts events, Spip counts connections, and the idle scenario counts bytes, so each
+// kind has its own columns; one summary table at the end puts the headline figure of every
+// scenario next to its target.
 
 const fmtInt = (n) => (n === undefined || Number.isNaN(n) ? '-' : Math.round(n).toLocaleString('en-US'));
 const fmtMs = (n) => (n === undefined ? '-' : n < 10 ? n.toFixed(2) : n.toFixed(1));
 const fmtMiB = (bytes) => (bytes === undefined ? '-' : `${Math.round(bytes / 2 ** 20)} MiB`);
 const fmtPct = (n) => (n === undefined ? '-' : n.toFixed(0));
 
-function targetCell(target, measured) {
-  if (target === undefined) return '-';
-  return `${fmtInt(target)} ${measured >= target ? 'met' : 'MISSED'}`;
+const unitOf = (r) => r.unit ?? 'event';
+
+/**
+ * A scenario's target (see ../scenarios/index.mjs) as text, and whether the result meets it;
+ * undefined for a scenario without one. A relative target reads the other scenario's result
+ * among `results`, and falls back to the written figure when that one did not run.
+ */
+export function targetVerdict(r, results) {
+  const target = r.target;
+  if (target === undefined) return undefined;
+  const parts = [];
+  let met = true;
+  const rate = (wanted, measured, unit) => {
+    const relativeTo = target.relativeTo;
+    const reference = results.find((other) => other.name === relativeTo?.scenario && other.error === undefined);
+    if (reference !== undefined) {
+      wanted = relativeTo.ratio * reference.eventsPerSecond;
+      parts.push(`≥ ${(relativeTo.ratio * 100).toFixed(0)} % of ${reference.name} (${fmtInt(wanted)} ${unit})`);
+    } else {
+      parts.push(`≥ ${fmtInt(wanted)} ${unit}`);
+    }
+    if (!(measured >= wanted)) met = false;
+  };
+  if (target.eventsPerSecond !== undefined) rate(target.eventsPerSecond, r.eventsPerSecond, `${unitOf(r)}s/s`);
+  if (target.connectionsPerSecond !== undefined) rate(target.connectionsPerSecond, r.connectionsPerSecond, 'conn/s');
+  if (target.p99Ms !== undefined) {
+    parts.push(`p99 < ${fmtInt(target.p99Ms)} ms`);
+    if (!(r.latencyMs?.p99 < target.p99Ms)) met = false;
+  }
+  return { text: parts.join(', '), met: r.error === undefined && met };
 }
+
+const metCell = (verdict) => (verdict === undefined ? '—' : verdict.met ? 'met' : 'MISSED');
 
 const ingest = {
   title: 'Loom ingest (wrk, keep-alive)',
-  header: ['scenario', 'events/s', 'requests/s', 'p50 ms', 'p99 ms', 'Loom CPU %', 'CPU µs/event', 'Loom peak RSS', 'wrk CPU %', 'non-2xx', 'target events/s'],
+  header: ['scenario', 'events/s', 'requests/s', 'p50 ms', 'p99 ms', 'Loom CPU %', 'CPU µs/event', 'Loom peak RSS', 'wrk CPU %', 'non-2xx'],
   row: (r) => [
     r.name,
     fmtInt(r.eventsPerSecond),
@@ -27,10 +57,9 @@ const ingest = {
     fmtMiB(r.peakRssBytes),
     fmtPct(r.loadGeneratorCpuPercent),
     `${r.non2xx}${r.socketErrors > 0 ? ` (+${r.socketErrors} socket)` : ''}`,
-    targetCell(r.target?.eventsPerSecond, r.eventsPerSecond),
   ],
-  failedRow: (r) => [r.name, 'FAILED', ...Array(8).fill('-'), fmtInt(r.target?.eventsPerSecond)],
-  summary: (r) => `${fmtInt(r.eventsPerSecond)} events/s${r.non2xx + r.socketErrors > 0 ? `, ${r.non2xx + r.socketErrors} FAILED REQUESTS` : ''}`,
+  failedRow: (r) => [r.name, 'FAILED', ...Array(8).fill('-')],
+  summary: (r) => `${fmtInt(r.eventsPerSecond)} ${unitOf(r)}s/s${r.non2xx + r.socketErrors > 0 ? `, ${r.non2xx + r.socketErrors} FAILED REQUESTS` : ''}`,
   notes: [
     'CPU % is of one core (all threads summed): the machine has 200 %, shared by Loom and wrk.',
     'CPU µs/event: Loom CPU time per acknowledged event, the figure least disturbed by other load.',
@@ -65,7 +94,7 @@ const ingest = {
 
 const connections = {
   title: 'Spip, short connections (bench/lib/connect-load.mjs), shipping to Loom',
-  header: ['scenario', 'conn/s', 'p50 ms', 'p99 ms', 'Spip CPU %', 'CPU µs/conn', 'Spip peak RSS', 'Loom CPU %', 'client CPU %', 'failed', 'delivered to Loom', 'target conn/s'],
+  header: ['scenario', 'conn/s', 'p50 ms', 'p99 ms', 'Spip CPU %', 'CPU µs/conn', 'Spip peak RSS', 'Loom CPU %', 'client CPU %', 'failed', 'delivered to Loom'],
   row: (r) => [
     r.name,
     fmtInt(r.connectionsPerSecond),
@@ -78,9 +107,8 @@ const connections = {
     fmtPct(r.loadGeneratorCpuPercent),
     fmtInt(r.failed),
     `${fmtInt(r.delivered.events)} (${(r.delivered.ratio * 100).toFixed(r.delivered.ratio === 1 ? 0 : 2)} %)`,
-    targetCell(r.target?.connectionsPerSecond, r.connectionsPerSecond),
   ],
-  failedRow: (r) => [r.name, 'FAILED', ...Array(9).fill('-'), fmtInt(r.target?.connectionsPerSecond)],
+  failedRow: (r) => [r.name, 'FAILED', ...Array(9).fill('-')],
   summary: (r) => `${fmtInt(r.connectionsPerSecond)} connections/s, ${fmtInt(r.delivered.events)} of ${fmtInt(r.delivered.connections)} events in Loom${r.failed > 0 ? `, ${r.failed} FAILED CONNECTIONS` : ''}`,
   notes: [
     'Latency: from connect() to the close of the connection, as the client sees it. CPU % as above; Spip,',
@@ -164,16 +192,20 @@ export function summaryLine(result) {
   return layouts[result.kind].summary(result);
 }
 
+function printTable(title, header, rows, leftAligned = [0]) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells) => cells.map((c, i) => (leftAligned.includes(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  console.log(`\n${title}\n\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
+  for (const row of rows) console.log(line(row));
+}
+
 /** One table per kind of scenario that ran, in the order the kinds first appear. */
 export function printTables(results) {
   const kinds = [...new Set(results.map((r) => r.kind))];
   for (const kind of kinds) {
     const layout = layouts[kind];
     const rows = results.filter((r) => r.kind === kind).flatMap((r) => (r.error !== undefined ? [layout.failedRow(r)] : layout.rows?.(r) ?? [layout.row(r)]));
-    const widths = layout.header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-    const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-    console.log(`\n${layout.title}\n\n${line(layout.header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
-    for (const row of rows) console.log(line(row));
+    printTable(layout.title, layout.header, rows);
     console.log(`\n${layout.notes.join('\n')}`);
     const comparisons = layout.comparisons?.(results.filter((r) => r.kind === kind)) ?? [];
     if (comparisons.length > 0) console.log(`\n${comparisons.join('\n')}`);
@@ -189,4 +221,43 @@ export function collectProblems(results) {
     if (r.error === undefined) for (const p of layouts[r.kind].problems(r)) problems.push(`${r.name}: ${p}`);
   }
   return problems;
+}
+
+const cpuCell = (percent, micros, per) => `${fmtPct(percent)} %${micros === undefined || Number.isNaN(micros) ? '' : ` (${micros.toFixed(1)} µs/${per})`}`;
+
+/** The headline figures of one scenario: [rate, p50 ms, p99 ms, CPU, peak RSS]. */
+function headline(r) {
+  switch (r.kind) {
+    case 'ingest':
+      return [`${fmtInt(r.eventsPerSecond)} ${unitOf(r)}s/s`, fmtMs(r.latencyMs.p50), fmtMs(r.latencyMs.p99), cpuCell(r.cpuPercent, r.cpuMicrosecondsPerEvent, unitOf(r)), fmtMiB(r.peakRssBytes)];
+    case 'connections':
+      return [`${fmtInt(r.connectionsPerSecond)} conn/s`, fmtMs(r.latencyMs.p50), fmtMs(r.latencyMs.p99), cpuCell(r.cpuPercent, r.cpuMicrosecondsPerConnection, 'conn'), fmtMiB(r.peakRssBytes)];
+    case 'idle':
+      return [`${fmtInt(r.idleConnections)} idle conns, ${fmtInt(r.bytesPerConnection)} B/conn`, fmtMs(r.probe.p50Ms), '-', `${r.cpuPercent.toFixed(1)} % idle`, fmtMiB(r.peakRssBytes)];
+    case 'stages': {
+      const all = r.stages.find((s) => s.name === 'all') ?? r.stages.at(-1);
+      const none = r.stages.find((s) => s.name === 'none');
+      return ['-', '-', '-', `${none === undefined ? '' : `${none.cpuMicrosecondsPerEvent.toFixed(2)} µs/event bare, `}${all.cpuMicrosecondsPerEvent.toFixed(2)} with ${all.name}`, '-'];
+    }
+    default:
+      return ['-', '-', '-', '-', '-'];
+  }
+}
+
+/**
+ * The last table of a run: every scenario's headline figures, its target and whether the run
+ * met it. "other load" is the CPU that processes outside the scenario used meanwhile (% of one
+ * core), which lowers every other figure in the row.
+ */
+export function printSummary(results) {
+  const header = ['scenario', 'rate', 'p50 ms', 'p99 ms', 'CPU % of a core', 'peak RSS', 'other load %', 'target', 'result'];
+  const rows = results.map((r) => {
+    const verdict = targetVerdict(r, results);
+    const figures = r.error === undefined ? headline(r) : ['FAILED', '-', '-', '-', '-'];
+    const other = r.error === undefined && r.otherCpuPercent !== undefined ? fmtPct(Math.max(0, r.otherCpuPercent)) : '-';
+    return [r.name, ...figures, other, verdict?.text ?? '—', r.error !== undefined ? 'FAILED' : metCell(verdict)];
+  });
+  printTable('Summary', header, rows, [0, 7, 8]);
+  console.log('\nCPU: the measured process, all threads, in % of one core (the machine has 200 %); µs per event, flow,');
+  console.log('message or connection in brackets. Scenarios without a target are measured, not judged.');
 }

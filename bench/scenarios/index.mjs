@@ -1,6 +1,12 @@
 // Every benchmark scenario, in the order they run. A scenario is an object with
-// { name, description, kind, target?, setup(options), run(options), teardown() }. `kind`
-// picks the summary table its figures go to (see ../lib/report.mjs):
+// { name, description, kind, unit?, target?, setup(options), run(options), teardown() }.
+// `unit` names what an ingest scenario counts ('event' unless said otherwise, e.g. 'flow').
+// `target` is what the scenario must reach, and the only place a target is written down:
+// { eventsPerSecond | connectionsPerSecond: at least this many, p99Ms?: p99 latency below
+// this, relativeTo?: { scenario, ratio } }. With relativeTo the rate target becomes that share
+// of the other scenario's rate in the same run, and the written figure stands when the other
+// did not run. No target: the scenario is measured, not judged. `kind` picks the table its
+// figures go to (see ../lib/report.mjs):
 //   'ingest'      Loom's ingest API under wrk; run() resolves to { eventsPerSecond, requestsPerSecond,
 //                 latencyMs: {p50, p99}, cpuPercent, cpuMicrosecondsPerEvent, peakRssBytes,
 //                 loadGeneratorCpuPercent, otherCpuPercent, non2xx, socketErrors, details };

@@ -6,6 +6,5 @@ export default ingestScenario({
   name: 'ingest-enriched-risk',
   description: 'as ingest-enriched, with the risk score on (the default)',
   enrichment: { risk: true },
-  target: 102_000,
-  relativeTo: { scenario: 'ingest-http', ratio: 0.85 },
+  target: { eventsPerSecond: 102_000, relativeTo: { scenario: 'ingest-http', ratio: 0.85 } },
 });

@@ -4,4 +4,5 @@ export default ingestScenario({
   name: 'ingest-https',
   description: 'as ingest-http, over TLS (self-signed P-256 certificate)',
   tls: true,
+  target: { eventsPerSecond: 120_000 },
 });

@@ -104,6 +104,7 @@ export default {
   name: 'netflow-v9',
   description: 'NetFlow v9 over UDP (30 flows a datagram), decoded, enriched with bundled GeoIP and ASN, stdout output to /dev/null',
   kind: 'ingest',
+  unit: 'flow',
   target: { eventsPerSecond: 100_000 },
 
   async setup(options) {

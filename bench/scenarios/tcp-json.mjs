@@ -150,6 +150,7 @@ export default {
   name: 'tcp-json',
   description: `loom tcp-json: ${CONNECTIONS} pipelined TCP clients (${WINDOW} messages in flight each), schema-validated, fsync'd JSON logfile`,
   kind: 'ingest',
+  unit: 'message',
   target: { eventsPerSecond: 50_000 },
 
   async setup(options) {
