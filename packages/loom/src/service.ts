@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import { RateLimiter } from './auth/rate-limiter.js';
 import { TokenStore } from './auth/token-store.js';
 import { TokenReloader } from './auth/token-reloader.js';
 import type { LoomConfig } from './config/types.js';
@@ -14,6 +13,8 @@ import { createSinks } from './sinks/create.js';
 import { createInputs } from './sources/create.js';
 import { IngestServer } from './sources/http-ingest/server.js';
 import { PipelineSubmitter } from './sources/submitter.js';
+import { createRateLimiters } from './shared-state/limiters.js';
+import { SharedState } from './shared-state/redis.js';
 import { Enricher, type EnrichmentSettings } from './transforms/enricher.js';
 import { EnrichmentDataManager } from './transforms/enrichment-data.js';
 import { Gauge } from 'prom-client';
@@ -38,11 +39,8 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
   const metrics = new Metrics();
   const tokens = new TokenStore(config.auth.tokens);
   metrics.authTokens.set(tokens.size);
-  const requestLimiter = new RateLimiter(config.limits.per_sensor_rps, config.limits.per_sensor_burst);
-  const eventLimiter = new RateLimiter(
-    config.limits.per_sensor_events_rps,
-    Math.max(config.limits.per_sensor_events_rps, config.limits.max_events_per_batch),
-  );
+  const sharedState = SharedState.create(config.shared_state, { logger, metrics });
+  const { requestLimiter, eventLimiter } = createRateLimiters(config.limits, sharedState);
   const threads = config.server.workers > 0 ? config.server.workers : availableParallelism();
   const enrichmentData = new EnrichmentDataManager(config.enrichment, metrics, logger);
   const data = await enrichmentData.load();
@@ -67,7 +65,7 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
   if (aggregator !== undefined) pipeline.setTap((batch, accepted) => aggregator.record(batch, accepted));
   const ingest = new IngestServer({ server: config.server, limits: config.limits, tokens, requestLimiter, eventLimiter, decoder, pipeline, metrics, logger });
   const submitter = new PipelineSubmitter(decoder, pipeline, metrics, config.limits.max_events_per_batch);
-  const inputs = createInputs({ config, submitter, metrics, logger });
+  const inputs = createInputs({ config, submitter, metrics, logger, sharedState });
   let stopping = false;
   const management = config.server.management_listen_address === ''
     ? undefined
@@ -118,6 +116,7 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
     reloader.unwatch();
     enrichmentData.unwatch();
     for (const stop of started.reverse()) await stop().catch(() => undefined);
+    await sharedState?.close();
     throw error;
   }
   logger.info({ workers: threads, outputs: pipeline.sinks.map((s) => s.name), inputs: inputs.map((i) => i.name), sensors: tokens.size }, 'loom started');
@@ -155,6 +154,7 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
       }
       await management?.stop();
       await decoder.close();
+      await sharedState?.close();
       return clean;
     },
   };

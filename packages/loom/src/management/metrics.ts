@@ -201,6 +201,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly sharedStateUp = new Gauge({
+    name: 'loom_shared_state_up',
+    help: '1 while the Redis of [shared_state] is connected; 0 while it is not (limits and blacklists are then decided per instance) or when shared_state is not configured.',
+    registers: [this.registry],
+  });
+
+  readonly sharedStateErrors = new Counter({
+    name: 'loom_shared_state_errors_total',
+    help: 'Redis commands of [shared_state] that failed or timed out, by operation; each was decided by this instance alone.',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     new Gauge({
       name: 'loom_build_info',

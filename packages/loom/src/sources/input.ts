@@ -1,6 +1,7 @@
 import type { LoomConfig } from '../config/types.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../management/metrics.js';
+import type { SharedState } from '../shared-state/redis.js';
 import type { EventSubmitter } from './submitter.js';
 
 /** A listener or reader that turns what it receives into events for the pipeline. */
@@ -21,4 +22,6 @@ export interface InputDeps {
   submitter: EventSubmitter;
   metrics: Metrics;
   logger: Logger;
+  /** Redis shared by several Loom instances ([shared_state]); undefined when each keeps its own state. */
+  sharedState?: SharedState | undefined;
 }

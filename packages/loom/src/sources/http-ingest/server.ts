@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { TokenStore } from '../../auth/token-store.js';
 import { bearerToken } from '../../auth/token-store.js';
-import type { RateLimiter } from '../../auth/rate-limiter.js';
+import type { Limiter } from '../../auth/rate-authority.js';
 import type { LimitsConfig, ServerConfig } from '../../config/types.js';
 import { ApiError } from '../../errors.js';
 import { ThrottledLog, type Logger } from '../../logging.js';
@@ -29,8 +29,8 @@ export interface IngestDependencies {
   server: ServerConfig;
   limits: LimitsConfig;
   tokens: TokenStore;
-  requestLimiter: RateLimiter;
-  eventLimiter: RateLimiter;
+  requestLimiter: Limiter;
+  eventLimiter: Limiter;
   decoder: DecodePool;
   pipeline: Pipeline;
   metrics: Metrics;
@@ -176,7 +176,7 @@ export class IngestServer {
     if (claimed !== undefined && claimed !== sensorId) throw new ApiError('unauthorized', "X-Spip-ID does not match the token's sensor");
     setSensor(sensorId);
 
-    const wait = this.deps.requestLimiter.take(sensorId);
+    const wait = await this.deps.requestLimiter.take(sensorId);
     if (wait > 0) {
       this.throttled.warn(`rate:${sensorId}`, { sensor_id: sensorId }, 'rate limit exceeded (429)');
       throw new ApiError('rate_limit_exceeded', `sensor ${sensorId} exceeded limits.per_sensor_rps (${limits.per_sensor_rps} requests/s)`, wait);
@@ -198,7 +198,7 @@ export class IngestServer {
     const decoded = await this.deps.decoder.decode(read.body, format, isGzip(req.headers['content-encoding']));
     if (!decoded.ok) throw new ApiError(decoded.code, decoded.message);
 
-    const eventWait = this.deps.eventLimiter.take(sensorId, decoded.count);
+    const eventWait = await this.deps.eventLimiter.take(sensorId, decoded.count);
     if (eventWait > 0) {
       this.throttled.warn(`events:${sensorId}`, { sensor_id: sensorId }, 'event rate limit exceeded (429)');
       throw new ApiError('rate_limit_exceeded', `sensor ${sensorId} exceeded limits.per_sensor_events_rps (${limits.per_sensor_events_rps} events/s)`, eventWait);
@@ -227,7 +227,7 @@ export class IngestServer {
   private async acceptRecords(route: RecordRoute, body: Uint8Array, format: BodyFormat, gzip: boolean, sensorId: string): Promise<number> {
     const { limits } = this.deps;
     const mapped = await this.records.map(route, body, format, gzip, sensorId);
-    const eventWait = this.deps.eventLimiter.take(sensorId, mapped.count);
+    const eventWait = await this.deps.eventLimiter.take(sensorId, mapped.count);
     if (eventWait > 0) {
       this.throttled.warn(`events:${sensorId}`, { sensor_id: sensorId }, 'event rate limit exceeded (429)');
       throw new ApiError('rate_limit_exceeded', `sensor ${sensorId} exceeded limits.per_sensor_events_rps (${limits.per_sensor_events_rps} events/s)`, eventWait);
