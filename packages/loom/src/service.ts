@@ -7,7 +7,9 @@ import { ClickHouseHistory } from './dashboard/clickhouse-history.js';
 import type { Logger } from './logging.js';
 import { ManagementServer } from './management/server.js';
 import { Metrics } from './management/metrics.js';
-import { DecodePool } from './pipeline/decode-pool.js';
+import type { DecodePool } from './pipeline/decode-pool.js';
+import { registerEnricherMetrics, startDecoding } from './pipeline/decoding.js';
+import { IngestProcesses } from './cluster/ingest-processes.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { createSinks } from './sinks/create.js';
 import { createInputs } from './sources/create.js';
@@ -15,13 +17,9 @@ import { IngestServer } from './sources/http-ingest/server.js';
 import { PipelineSubmitter } from './sources/submitter.js';
 import { createRateLimiters } from './shared-state/limiters.js';
 import { SharedState } from './shared-state/redis.js';
-import { Enricher, type EnrichmentSettings } from './transforms/enricher.js';
-import { EnrichmentDataManager } from './transforms/enrichment-data.js';
-import { Gauge } from 'prom-client';
 
 /** A running Loom: what main needs to reload, reopen and stop it. */
 export interface Service {
-  readonly ingest: IngestServer;
   readonly management: ManagementServer | undefined;
   readonly pipeline: Pipeline;
   /** SIGHUP: reload tokens and reopen output files. */
@@ -40,32 +38,29 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
   const tokens = new TokenStore(config.auth.tokens);
   metrics.authTokens.set(tokens.size);
   const sharedState = SharedState.create(config.shared_state, { logger, metrics });
-  const { requestLimiter, eventLimiter } = createRateLimiters(config.limits, sharedState);
-  const threads = config.server.workers > 0 ? config.server.workers : availableParallelism();
-  const enrichmentData = new EnrichmentDataManager(config.enrichment, metrics, logger);
-  const data = await enrichmentData.load();
-  const settings: EnrichmentSettings = {
-    fields: config.enrichment.fields,
-    cacheSize: config.enrichment.cache_size,
-    dns: config.enrichment.dns,
-    risk: config.enrichment.risk,
-  };
-  const decoder = new DecodePool(threads, config.limits, logger, { settings, data });
+  const limiters = createRateLimiters(config.limits, sharedState);
+  const cores = availableParallelism();
+  const processes = config.server.processes === 0 ? cores : config.server.processes;
+  const threads = config.server.workers > 0 ? config.server.workers : Math.max(1, Math.floor(cores / processes));
+  const separateIngest = processes > 1;
+  const wantsInputs = Object.values(config.inputs).some((input) => input.enabled);
+  // With ingest processes, this process decodes only for the other inputs.
+  const decoding = await startDecoding(config, separateIngest && !wantsInputs ? 0 : threads, metrics, logger);
+  const { decoder, enrichmentData } = decoding;
+  if (decoder !== undefined) registerEnricherMetrics(metrics, decoder);
   // The lookup API answers on the main thread with its own view of the same shared data.
-  const lookupEnricher = new Enricher(settings, data);
-  enrichmentData.onChange((next) => {
-    decoder.swapEnrichment(next);
-    lookupEnricher.swap(next);
-  });
-  registerEnricherMetrics(metrics, decoder);
+  const lookupEnricher = decoding.newEnricher();
   const pipeline = new Pipeline(createSinks(config.outputs, logger, metrics), config.limits.max_pending_batches, metrics, logger);
   const adminToken = process.env.LOOM_ADMIN_TOKEN;
   // The dashboard's rolling aggregates are kept only when someone can see them.
   const aggregator = config.server.management_listen_address !== '' && adminToken !== undefined && adminToken !== '' ? new DashboardAggregator() : undefined;
   if (aggregator !== undefined) pipeline.setTap((batch, accepted) => aggregator.record(batch, accepted));
-  const ingest = new IngestServer({ server: config.server, limits: config.limits, tokens, requestLimiter, eventLimiter, decoder, pipeline, metrics, logger });
-  const submitter = new PipelineSubmitter(decoder, pipeline, metrics, config.limits.max_events_per_batch);
-  const inputs = createInputs({ config, submitter, metrics, logger, sharedState });
+  const ingest: IngestProcesses | IngestServer = separateIngest
+    ? new IngestProcesses({ config, processes, threads, tokens, pipeline, authorities: { request: limiters.requestAuthority, event: limiters.eventAuthority }, metrics, logger })
+    : new IngestServer({ server: config.server, limits: config.limits, tokens, requestLimiter: limiters.requestLimiter, eventLimiter: limiters.eventLimiter, decoder: decoder as DecodePool, pipeline, metrics, logger });
+  const inputs = decoder === undefined
+    ? []
+    : createInputs({ config, submitter: new PipelineSubmitter(decoder, pipeline, metrics, config.limits.max_events_per_batch), metrics, logger, sharedState });
   let stopping = false;
   const management = config.server.management_listen_address === ''
     ? undefined
@@ -90,14 +85,17 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
         }),
       });
   const reloader = new TokenReloader(config, tokens, metrics, logger, (sensors) => {
-    requestLimiter.retain(sensors);
-    eventLimiter.retain(sensors);
+    limiters.requestLimiter.retain(sensors);
+    limiters.eventLimiter.retain(sensors);
+    if (ingest instanceof IngestProcesses) ingest.tokensChanged();
   });
 
   const started: (() => Promise<unknown>)[] = [];
   try {
-    await decoder.ready();
-    started.push(() => decoder.close());
+    if (decoder !== undefined) {
+      await decoder.ready();
+      started.push(() => decoder.close());
+    }
     await pipeline.start();
     started.push(() => pipeline.close());
     if (management) {
@@ -119,16 +117,16 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
     await sharedState?.close();
     throw error;
   }
-  logger.info({ workers: threads, outputs: pipeline.sinks.map((s) => s.name), inputs: inputs.map((i) => i.name), sensors: tokens.size }, 'loom started');
+  logger.info({ processes, workers: threads, outputs: pipeline.sinks.map((s) => s.name), inputs: inputs.map((i) => i.name), sensors: tokens.size }, 'loom started');
 
   return {
-    ingest,
     management,
     pipeline,
     async reload() {
       await reloader.reload('SIGHUP');
       await pipeline.reopen();
       for (const input of inputs) await input.reload?.();
+      if (ingest instanceof IngestProcesses) ingest.reload();
       await enrichmentData.reload('SIGHUP');
     },
     async stop() {
@@ -139,6 +137,7 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
       const deadline = config.server.shutdown_timeout_seconds * 1000;
       let timer: NodeJS.Timeout | undefined;
       const graceful = (async () => {
+        // Ingest processes finish their requests first: the pipeline must still be there for them.
         await Promise.all([ingest.stop(), ...inputs.map((input) => input.stop())]);
         await pipeline.close();
         return true;
@@ -153,23 +152,9 @@ export async function startService(config: LoomConfig, logger: Logger): Promise<
         ingest.destroy();
       }
       await management?.stop();
-      await decoder.close();
+      await decoder?.close();
       await sharedState?.close();
       return clean;
     },
   };
-}
-
-/** Cache and reverse-DNS counters, summed over the decode threads' latest reports. */
-function registerEnricherMetrics(metrics: Metrics, decoder: DecodePool): void {
-  const sum = (read: (s: ReturnType<DecodePool['enricherStats']>[number]) => number | undefined): number =>
-    decoder.enricherStats().reduce((total, stats) => total + (read(stats) ?? 0), 0);
-  const gauge = (name: string, help: string, read: Parameters<typeof sum>[0]): void => {
-    new Gauge({ name, help, registers: [metrics.registry], collect() { this.set(sum(read)); } });
-  };
-  gauge('loom_enrichment_cache_hits', 'Address lookups answered from the per-thread result cache.', (s) => s.cacheHits);
-  gauge('loom_enrichment_cache_misses', 'Address lookups that went to the databases.', (s) => s.cacheMisses);
-  gauge('loom_rdns_lookups_timed_out', 'Reverse DNS lookups that hit enrichment.dns.timeout_ms.', (s) => s.rdns?.timeouts);
-  gauge('loom_rdns_lookups_over_budget', 'Reverse DNS lookups skipped by enrichment.dns.max_qps.', (s) => s.rdns?.overBudget);
-  gauge('loom_rdns_cache_hits', 'Reverse DNS answers from the cache.', (s) => s.rdns?.hits);
 }

@@ -29,3 +29,14 @@ test('bearer scheme is case-insensitive and the token is trimmed', () => {
   assert.equal(bearerToken('Bearerabc'), undefined);
   assert.equal(bearerToken(undefined), undefined);
 });
+
+test('a store rebuilt from digests knows the same tokens and never holds them', () => {
+  const original = new TokenStore(new Map([['secret-one', 'spip-1'], ['secret-two', 'spip-2']]));
+  const copy = new TokenStore(new Map());
+  copy.replaceDigests(original.digests());
+  assert.equal(copy.sensorFor('secret-one'), 'spip-1');
+  assert.equal(copy.sensorFor('secret-two'), 'spip-2');
+  assert.equal(copy.sensorFor('secret-three'), undefined);
+  assert.ok(!JSON.stringify(original.digests()).includes('secret'));
+  assert.deepEqual(copy.sensorIds(), ['spip-1', 'spip-2']);
+});

@@ -26,6 +26,16 @@ export class TokenStore {
     this.byDigest = next;
   }
 
+  /** The digests and their sensors: what an ingest process needs, without the tokens themselves. */
+  digests(): [digest: string, sensorId: string][] {
+    return [...this.byDigest.entries()].map(([key, entry]) => [key, entry.sensorId]);
+  }
+
+  /** Swaps the whole set for one given as digests (see digests()). */
+  replaceDigests(entries: readonly (readonly [digest: string, sensorId: string])[]): void {
+    this.byDigest = new Map(entries.map(([key, sensorId]) => [key, { digest: Buffer.from(key, 'base64'), sensorId }]));
+  }
+
   /** The sensor id the token belongs to, or undefined. */
   sensorFor(token: string): string | undefined {
     if (token === '') return undefined;

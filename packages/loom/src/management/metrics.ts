@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { version } from '../version.js';
 
 /**
@@ -6,8 +6,12 @@ import { version } from '../version.js';
  * (loom_ingest_requests_total, loom_ingest_events_total) so dashboards keep working;
  * the status label now carries the status actually sent (204, not "200").
  */
+type RemoteMetrics = () => Promise<MetricObjectWithValues<MetricValue<string>>[][]>;
+
 export class Metrics {
   readonly registry = new Registry();
+  /** The ingest processes' registries, when Loom runs several (server.processes). */
+  private remote: RemoteMetrics | undefined;
 
   readonly ingestRequests = new Counter({
     name: 'loom_ingest_requests_total',
@@ -144,6 +148,14 @@ export class Metrics {
   readonly authTokens = new Gauge({
     name: 'loom_auth_tokens',
     help: 'Sensor tokens currently loaded.',
+    // Every process of a multi-process Loom reports the same value: not a sum.
+    aggregator: 'max',
+    registers: [this.registry],
+  });
+
+  readonly ingestProcessRestarts = new Counter({
+    name: 'loom_ingest_process_restarts_total',
+    help: 'Ingest processes (server.processes) that died and were started again.',
     registers: [this.registry],
   });
 
@@ -158,6 +170,8 @@ export class Metrics {
     name: 'loom_enrichment_database_info',
     help: 'Enrichment databases in use (1 each), by kind (geoip, asn), type, path and whether bundled.',
     labelNames: ['kind', 'type', 'path', 'bundled'] as const,
+    // Every process of a multi-process Loom reports the same value: not a sum.
+    aggregator: 'max',
     registers: [this.registry],
   });
 
@@ -165,6 +179,8 @@ export class Metrics {
     name: 'loom_enrichment_database_build_timestamp_seconds',
     help: 'Build date of each enrichment database (Unix time), to alert on stale data.',
     labelNames: ['kind'] as const,
+    // Every process of a multi-process Loom reports the same value: not a sum.
+    aggregator: 'max',
     registers: [this.registry],
   });
 
@@ -179,6 +195,8 @@ export class Metrics {
     name: 'loom_intel_indicators',
     help: 'Indicators loaded per threat-intel list.',
     labelNames: ['list'] as const,
+    // Every process of a multi-process Loom reports the same value: not a sum.
+    aggregator: 'max',
     registers: [this.registry],
   });
 
@@ -219,8 +237,22 @@ export class Metrics {
       name: 'loom_build_info',
       help: 'Loom version; always 1.',
       labelNames: ['version'] as const,
-      registers: [this.registry],
+      // Every process of a multi-process Loom reports the same value: not a sum.
+    aggregator: 'max',
+    registers: [this.registry],
     }).set({ version }, 1);
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Adds other processes' metrics to /metrics: counters summed, shared gauges by their aggregator. */
+  includeRemote(remote: RemoteMetrics): void {
+    this.remote = remote;
+  }
+
+  /** The Prometheus text of this process, merged with the ingest processes' when there are any. */
+  async exposition(): Promise<string> {
+    if (this.remote === undefined) return this.registry.metrics();
+    const [own, others] = await Promise.all([this.registry.getMetricsAsJSON(), this.remote()]);
+    return AggregatorRegistry.aggregate([own, ...others]).metrics();
   }
 }

@@ -107,7 +107,7 @@ export class ManagementServer {
       return;
     }
     if (path === '/metrics' && this.metrics !== undefined) {
-      const body = await this.metrics.registry.metrics();
+      const body = await this.metrics.exposition();
       res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType }).end(body);
       return;
     }

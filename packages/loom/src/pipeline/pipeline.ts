@@ -3,12 +3,20 @@ import type { Logger } from '../logging.js';
 import type { Metrics } from '../management/metrics.js';
 import { SinkUnavailableError, type Batch, type OutputState, type Sink, type SinkHealth } from '../sinks/types.js';
 
+/** What a source needs of the pipeline: in this process, or in the primary over IPC. */
+export interface BatchDelivery {
+  /** False when another batch would exceed the pending-batch limit: the source should shed load. */
+  hasCapacity(): boolean;
+  /** Resolves when every output durably accepted the batch; throws ApiError otherwise. */
+  deliver(batch: Batch): Promise<void>;
+}
+
 /**
  * Hands each batch to every sink and acknowledges it only when all of them have durably
  * accepted it. A sink that fails makes the whole batch fail (the client retries it), so no
  * source is ever told that a batch was delivered when part of it was not.
  */
-export class Pipeline {
+export class Pipeline implements BatchDelivery {
   private pending = 0;
   private drained: (() => void) | undefined;
   private tap: ((batch: Batch, accepted: boolean) => void) | undefined;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiError } from '../errors.js';
 import type { Metrics } from '../management/metrics.js';
 import type { DecodePool } from '../pipeline/decode-pool.js';
-import type { Pipeline } from '../pipeline/pipeline.js';
+import type { BatchDelivery } from '../pipeline/pipeline.js';
 
 /** Events one input gathered, ready to be enriched and delivered. */
 export interface InputBatch {
@@ -35,7 +35,7 @@ export interface EventSubmitter {
 export class PipelineSubmitter implements EventSubmitter {
   constructor(
     private readonly decoder: DecodePool,
-    private readonly pipeline: Pipeline,
+    private readonly pipeline: BatchDelivery,
     private readonly metrics: Metrics,
     readonly maxEventsPerBatch: number,
   ) {}

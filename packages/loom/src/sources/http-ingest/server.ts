@@ -13,7 +13,7 @@ import { ApiError } from '../../errors.js';
 import { ThrottledLog, type Logger } from '../../logging.js';
 import type { Metrics } from '../../management/metrics.js';
 import type { DecodePool } from '../../pipeline/decode-pool.js';
-import type { Pipeline } from '../../pipeline/pipeline.js';
+import type { BatchDelivery } from '../../pipeline/pipeline.js';
 import { discardBody, readBody } from './body.js';
 import { bodyFormatFor, isGzip, isSupportedEncoding } from './content-type.js';
 import type { BodyFormat } from './decode.js';
@@ -32,7 +32,7 @@ export interface IngestDependencies {
   requestLimiter: Limiter;
   eventLimiter: Limiter;
   decoder: DecodePool;
-  pipeline: Pipeline;
+  pipeline: BatchDelivery;
   metrics: Metrics;
   logger: Logger;
 }

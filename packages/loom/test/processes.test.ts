@@ -1,0 +1,154 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { baseToml, spipEvent, startLoom, tempDir, type LoomProcess } from './helpers/loom-process.js';
+import { request } from './helpers/http.js';
+
+// Several ingest processes on one listener (server.processes): the primary keeps the outputs,
+// the token set and the rate-limit buckets; these tests check that clients cannot tell.
+
+const tokenA = 'tokA-procs-7c1e94d0b2a5';
+const tokenB = 'tokB-procs-3f08a6e1c9d4';
+
+/** A new connection per request, so that the cluster's round robin spreads them over the processes. */
+function post(loom: LoomProcess, token: string, events: Record<string, unknown>[]): Promise<{ status: number; retryAfter: string | undefined }> {
+  return request(loom.url(), JSON.stringify(events), {
+    agent: false,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+  }).then((reply) => ({ status: reply.status, retryAfter: reply.headers['retry-after'] as string | undefined }));
+}
+
+function ingestPids(loom: LoomProcess): number[] {
+  const line = [...loom.logs].reverse().find((l) => l.msg === 'ingest processes listening');
+  return (line?.pids as number[] | undefined) ?? [];
+}
+
+/** Which ingest process answered each accepted batch (debug log lines carry the process). */
+function servedBy(loom: LoomProcess, from = 0): Set<string> {
+  return new Set(loom.logsSince(from).filter((l) => l.msg === 'ingest batch ok').map((l) => String(l.process)));
+}
+
+async function metric(loom: LoomProcess, name: string, labels = ''): Promise<number> {
+  const text = (await request(loom.managementUrl('/metrics'), undefined, { method: 'GET' })).text;
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `) || (labels === '' && l.startsWith(`${name} `)));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('several ingest processes', () => {
+  let loom: LoomProcess;
+  let tokenFile: string;
+
+  before(async () => {
+    const dir = await tempDir();
+    tokenFile = join(dir, 'tokens');
+    await writeFile(tokenFile, `${tokenA},sensor-a\n`, { mode: 0o600 });
+    loom = await startLoom({
+      toml: baseToml({
+        server: 'processes = 2',
+        auth: `token_file = "${tokenFile}"`,
+        // Burst 6 at 1/s: a burst of 20 requests must get exactly 6 through, whichever process takes them.
+        limits: 'per_sensor_rps = 1\nper_sensor_burst = 6',
+      }).replace('level = "info"', 'level = "debug"'),
+    });
+    assert.equal(loom.exitCode, undefined, loom.stderrText);
+  });
+
+  after(async () => {
+    await loom.cleanup();
+  });
+
+  test('both processes listen on the one port and answer batches', async () => {
+    assert.equal(ingestPids(loom).length, 2, 'two ingest processes forked');
+    assert.equal(loom.logs.filter((l) => l.msg === 'ingest server listening (no TLS)').length, 2);
+    const ports = new Set(loom.logs.filter((l) => l.msg === 'ingest server listening (no TLS)').map((l) => l.port));
+    assert.equal(ports.size, 1, 'one listener shared by both');
+    const ready = await request(loom.managementUrl('/ready'), undefined, { method: 'GET' });
+    assert.equal(ready.status, 200, ready.text);
+  });
+
+  test('the per-sensor budget is one budget across the processes', async () => {
+    const from = loom.logs.length;
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => post(loom, tokenA, [spipEvent(100 + i)])));
+    const accepted = answers.filter((a) => a.status === 204).length;
+    const limited = answers.filter((a) => a.status === 429);
+    assert.equal(accepted, 6, `exactly the burst gets through: ${JSON.stringify(answers.map((a) => a.status))}`);
+    assert.equal(limited.length, 14);
+    assert.ok(limited.every((a) => Number(a.retryAfter) >= 1), 'every 429 says when to come back');
+    assert.equal(servedBy(loom, from).size, 2, 'both processes took part');
+    // Every accepted event reached the one stdout output, once.
+    await loom.until(() => loom.stdoutLines.filter((l) => l.includes('-0000000001')).length >= 6, 'the accepted events on stdout');
+    const ids = loom.stdoutLines.map((l) => (JSON.parse(l) as { event: { id: string } }).event.id).filter((id) => /-00000000010\d|-00000000011\d/.test(id));
+    assert.equal(ids.length, 6);
+    assert.equal(new Set(ids).size, 6);
+  });
+
+  test('/metrics adds the processes up', async () => {
+    assert.equal(await metric(loom, 'loom_ingest_events_total', '{sensor_id="sensor-a"}'), 6);
+    assert.equal(await metric(loom, 'loom_ingest_requests_total', '{sensor_id="sensor-a",status="429"}'), 14);
+    assert.equal(await metric(loom, 'loom_auth_tokens'), 1, 'a gauge every process shares is not summed');
+  });
+
+  test('a token reload reaches every process', async () => {
+    const tmp = `${tokenFile}.tmp`;
+    await writeFile(tmp, `${tokenB},sensor-b\n`, { mode: 0o600 });
+    await rename(tmp, tokenFile);
+    await loom.until(() => loom.hasLog(/^tokens reloaded/), 'the reload');
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // sensor-b's bucket starts full; let sensor-a's refill too
+    const from = loom.logs.length;
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => post(loom, tokenB, [spipEvent(200 + i)])));
+    assert.deepEqual(answers.map((a) => a.status), [204, 204, 204, 204, 204, 204]);
+    assert.equal(servedBy(loom, from).size, 2, 'the new token works in both processes');
+    const old = await Promise.all(Array.from({ length: 4 }, () => post(loom, tokenA, [spipEvent(300)])));
+    assert.deepEqual(old.map((a) => a.status), [401, 401, 401, 401], 'the removed token is refused by both');
+  });
+
+  test('a process that dies is replaced while the other keeps serving', async () => {
+    const [victim, survivor] = ingestPids(loom) as [number, number];
+    process.kill(victim, 'SIGKILL');
+    // Soon after the kill (and after sensor-b's bucket refilled a token), the survivor answers.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const during = await post(loom, tokenB, [spipEvent(400)]);
+    assert.equal(during.status, 204);
+    await loom.until(() => loom.logs.filter((l) => l.msg === 'ingest server listening (no TLS)').length === 3, 'the replacement listening', 15_000);
+    assert.equal(await metric(loom, 'loom_ingest_process_restarts_total'), 1);
+    assert.ok(alive(survivor));
+    assert.ok(!alive(victim));
+    const ready = await request(loom.managementUrl('/ready'), undefined, { method: 'GET' });
+    assert.equal(ready.status, 200);
+  });
+
+  test('SIGTERM stops every process', async () => {
+    const pids = [...new Set(loom.logs.filter((l) => l.msg === 'ingest process forked').map((l) => l.pid as number))];
+    assert.equal(pids.length, 3, 'two at the start and the replacement');
+    assert.equal(await loom.stop(), 0);
+    assert.ok(loom.hasLog('stopped'));
+    for (const pid of pids) assert.ok(!alive(pid), `ingest process ${pid} is gone`);
+  });
+});
+
+describe('several ingest processes: the primary dies', () => {
+  test('kill -9 of the primary takes the ingest processes with it', async () => {
+    const loom = await startLoom({ toml: baseToml({ server: 'processes = 2', auth: `[auth.tokens]\n"${tokenA}" = "sensor-a"` }) });
+    try {
+      const pids = ingestPids(loom);
+      assert.equal(pids.length, 2);
+      loom.child.kill('SIGKILL');
+      await loom.waitForExit();
+      const deadline = Date.now() + 5000;
+      while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(pids.filter(alive), [], 'no orphaned ingest process keeps the port');
+    } finally {
+      await loom.cleanup();
+    }
+  });
+});
