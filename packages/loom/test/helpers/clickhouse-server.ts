@@ -23,8 +23,12 @@ export interface ClickHouseServer {
   /** SIGSTOP: the kernel still accepts connections, nothing answers. */
   pause(): void;
   resume(): void;
-  /** Kills the server (as a crash would: every acknowledged insert is on disk) and keeps its data; start() brings it back on the same ports. */
-  halt(): Promise<void>;
+  /**
+   * Kills the server (as a crash would: every acknowledged insert is on disk) and keeps its
+   * data; start() brings it back on the same ports. With SIGTERM it shuts down as a service
+   * manager stops it, finishing or abandoning the queries in progress.
+   */
+  halt(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
   start(): Promise<void>;
   /** Stops the server and deletes its temp dir; safe to call twice. */
   stop(): Promise<void>;
@@ -169,14 +173,15 @@ class Server implements ClickHouseServer {
   }
 
   /**
-   * SIGKILL rather than SIGTERM: a graceful shutdown waits for every open keep-alive
-   * connection (seconds), and a killed server is the harder case for a client anyway.
+   * SIGKILL by default rather than SIGTERM: a graceful shutdown waits for every open
+   * keep-alive connection (seconds), and a killed server is the harder case for a client anyway.
    */
-  async halt(): Promise<void> {
+  async halt(signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
     const child = this.child;
     if (child === undefined) return;
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
+      child.kill('SIGCONT');
+      child.kill(signal);
       await this.exited;
     }
     this.child = undefined;
