@@ -10,7 +10,7 @@ import { makeBodies } from './events.mjs';
 import { INTEL_LIST, intelListText } from './intel-list.mjs';
 import { startLoom, writeConfig } from './loom.mjs';
 import { freePort } from './net.mjs';
-import { memory, startCpuMeter } from './proc.mjs';
+import { childPids, memory, startCpuMeter } from './proc.mjs';
 import { runWrk } from './wrk.mjs';
 
 // Underscores in the variable name become hyphens in the sensor id (see config/secrets.ts).
@@ -52,8 +52,10 @@ function appendIntelList(configPath, dir) {
  * enrichment: false (no lookups at all), or { risk } for the bundled GeoIP and ASN data and the
  * benchmark's intel list, with the risk score on or off.
  * target: what the scenario must reach, in the shape described in ../scenarios/index.mjs.
+ * processes: server.processes (1 = Loom's one process takes the connections); CPU and memory
+ * are then summed over the primary and its ingest processes.
  */
-export function ingestScenario({ name, description, tls = false, gzip = false, enrichment = false, target, output }) {
+export function ingestScenario({ name, description, tls = false, gzip = false, enrichment = false, target, output, processes = 1 }) {
   let state;
   return {
     name,
@@ -76,7 +78,7 @@ export function ingestScenario({ name, description, tls = false, gzip = false, e
       });
       const [port, managementPort] = [await freePort(), await freePort()];
       const token = randomBytes(24).toString('base64url');
-      const server = { listen_address: `127.0.0.1:${port}`, management_listen_address: `127.0.0.1:${managementPort}`, tls };
+      const server = { listen_address: `127.0.0.1:${port}`, management_listen_address: `127.0.0.1:${managementPort}`, tls, processes };
       if (tls) {
         const { certFile, keyFile } = selfSignedCert(dir);
         Object.assign(server, { cert_file: certFile, key_file: keyFile });
@@ -124,11 +126,16 @@ export function ingestScenario({ name, description, tls = false, gzip = false, e
       const wrkOptions = { url, script: 'post-bodies.lua', scriptArgs, connections: options.connections, threads: options.wrkThreads };
       // Warm-up: JIT, worker threads and connection setup (TLS handshakes) stay out of the figures.
       const warm = await runWrk({ ...wrkOptions, durationSeconds: options.warmupSeconds });
-      const meter = startCpuMeter(loom.pid);
+      const pids = [loom.pid, ...childPids(loom.pid)];
+      const meters = pids.map((pid) => startCpuMeter(pid));
       const wrk = await runWrk({ ...wrkOptions, durationSeconds: options.durationSeconds });
       if (loom.exited !== undefined) throw new Error(`Loom exited during the run:\n${loom.logTail().join('\n')}`);
-      const cpu = meter.finish();
-      const mem = memory(loom.pid);
+      const [cpu, ...children] = meters.map((meter) => meter.finish());
+      // The primary's figures, with the ingest processes' CPU and memory added (one Loom).
+      cpu.cpuPercent += children.reduce((sum, c) => sum + c.cpuPercent, 0);
+      cpu.writtenBytesPerSecond = [cpu, ...children].reduce((sum, c) => sum + (c.writtenBytesPerSecond ?? 0), 0);
+      const mems = pids.map((pid) => memory(pid));
+      const mem = { peakRss: mems.reduce((sum, m) => sum + (m.peakRss ?? 0), 0), rss: mems.reduce((sum, m) => sum + (m.rss ?? 0), 0) };
 
       const ok = wrk.requests - wrk.non2xx;
       // Acknowledged is not delivered: an output with an outbox must also keep up, which check() measures.
@@ -160,6 +167,7 @@ export function ingestScenario({ name, description, tls = false, gzip = false, e
           // acknowledged batches really went out, without enabling metrics in the measured config.
           loom_written_mib_per_second: cpu.writtenBytesPerSecond / 2 ** 20,
           loom_threads_cpu_percent: { main: round1(cpu.threads.main), others: cpu.threads.others.map(round1) },
+          ...(children.length === 0 ? {} : { ingest_processes_cpu_percent: children.map((c) => round1(c.cpuPercent)) }),
           machine_busy_percent_of_all_cores: cpu.machineBusyPercent,
           rss_bytes_at_end: mem.rss,
           warmup: { requests: warm.requests, non2xx: warm.non2xx, socket_errors: Object.values(warm.socketErrors).reduce((a, b) => a + b, 0) },

@@ -52,6 +52,20 @@ export function threadCpu(pid) {
   return threads;
 }
 
+/** The pids of a process's direct children (Loom's ingest processes with server.processes > 1). */
+export function childPids(pid) {
+  const pids = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (text !== '') pids.push(...text.split(/\s+/).map(Number));
+    } catch {
+      // A thread may exit between readdir and read.
+    }
+  }
+  return pids;
+}
+
 /** Memory figures of /proc/<pid>/status in bytes (VmHWM is the peak resident set since start). */
 export function memory(pid) {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');

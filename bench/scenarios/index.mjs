@@ -24,6 +24,7 @@ import ingestEnriched from './ingest-enriched.mjs';
 import ingestEnrichedRisk from './ingest-enriched-risk.mjs';
 import ingestGzip from './ingest-gzip.mjs';
 import ingestHttp from './ingest-http.mjs';
+import ingestHttpProcesses from './ingest-http-processes.mjs';
 import ingestHttps from './ingest-https.mjs';
 import netflowV9 from './netflow-v9.mjs';
 import spipHttpProbe from './spip-http-probe.mjs';
@@ -32,4 +33,4 @@ import spipSshBanner from './spip-ssh-banner.mjs';
 import spipTlsClientHello from './spip-tls-clienthello.mjs';
 import tcpJson from './tcp-json.mjs';
 
-export const scenarios = [ingestHttp, ingestHttps, ingestGzip, ingestEnriched, ingestEnrichedRisk, ingestClickhouse, enrichmentStages, netflowV9, spipHttpProbe, spipTlsClientHello, spipSshBanner, spipIdleMemory, tcpJson];
+export const scenarios = [ingestHttp, ingestHttpProcesses, ingestHttps, ingestGzip, ingestEnriched, ingestEnrichedRisk, ingestClickhouse, enrichmentStages, netflowV9, spipHttpProbe, spipTlsClientHello, spipSshBanner, spipIdleMemory, tcpJson];

@@ -5,7 +5,8 @@
  * or is rejected when the other side goes away.
  */
 export interface Endpoint {
-  send(message: unknown): boolean;
+  /** Queues the message; the callback gets an error if it can never be sent. */
+  send(message: unknown, callback: (error: Error | null) => void): boolean;
   on(event: 'message', listener: (message: unknown) => void): unknown;
   on(event: 'disconnect', listener: () => void): unknown;
 }
@@ -63,10 +64,10 @@ export class Channel {
     const id = this.nextId++;
     return new Promise<R>((resolve, reject) => {
       this.waiting.set(id, { resolve: resolve as (body: unknown) => void, reject });
-      if (!this.post({ kind: 'request', id, type, body })) {
-        this.waiting.delete(id);
+      this.post({ kind: 'request', id, type, body }, () => {
+        if (!this.waiting.delete(id)) return;
         reject(new ChannelClosedError('the other Loom process is gone'));
-      }
+      });
     });
   }
 
@@ -82,11 +83,18 @@ export class Channel {
     this.waiting.clear();
   }
 
-  private post(message: Wire): boolean {
+  /**
+   * Queues a message. send's false return only means a backlog (the message still goes out),
+   * so failure is judged by the callback, or by send throwing on a closed channel.
+   */
+  private post(message: Wire, failed: () => void = () => undefined): boolean {
     try {
-      return this.endpoint.send(message);
+      this.endpoint.send(message, (error) => {
+        if (error !== null && error !== undefined) failed();
+      });
+      return true;
     } catch {
-      // send throws once the channel is closed; the caller treats it like a lost peer.
+      failed();
       return false;
     }
   }
