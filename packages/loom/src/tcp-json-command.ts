@@ -1,4 +1,6 @@
-import { createLogger } from './logging.js';
+import { ConfigError } from './config/types.js';
+import { createLogger, type Logger } from './logging.js';
+import { SharedState } from './shared-state/redis.js';
 import { TcpJsonService } from './sources/tcp-json/service.js';
 import { loadTcpJsonSettings, TcpJsonConfigError, type TcpJsonSettings } from './sources/tcp-json/settings.js';
 
@@ -19,10 +21,19 @@ export async function runTcpJson(configPath: string): Promise<number> {
     return 1;
   }
   const logger = createLogger({ level: 'info', format: 'json' });
+  let sharedState: SharedState | undefined;
+  try {
+    sharedState = sharedStateFromEnv(process.env, logger);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`config: ${error.message}\n`);
+    return 1;
+  }
   let service: TcpJsonService;
   try {
-    service = await TcpJsonService.start({ settings, logger, input: 'tcp_json' });
+    service = await TcpJsonService.start({ settings, logger, input: 'tcp_json', sharedState });
   } catch (error) {
+    await sharedState?.close();
     logger.fatal(error instanceof Error ? error.message : String(error));
     logger.flush();
     return 1;
@@ -40,7 +51,7 @@ export async function runTcpJson(configPath: string): Promise<number> {
       stopping = true;
       logger.info({ signal }, 'shutting down');
       // As for Loom: a shutdown that had to cut connections off is logged ("tcp-json stopped", clean: false), not an error exit.
-      service.stop(SHUTDOWN_DEADLINE_MS).then(() => {
+      service.stop(SHUTDOWN_DEADLINE_MS).then(() => sharedState?.close()).then(() => {
         logger.flush();
         resolveExit(0);
       }, (error: unknown) => {
@@ -56,4 +67,20 @@ export async function runTcpJson(configPath: string): Promise<number> {
       service.reload().catch((error: unknown) => logger.error({ err: error }, 'reopen failed'));
     });
   });
+}
+
+/**
+ * The standalone command has no loom.toml: several of them (or they and Loom's tcp_json
+ * inputs) share strikes and blacklists through the Redis named by LOOM_REDIS_URL, with the
+ * password in LOOM_REDIS_PASSWORD, the CA bundle in LOOM_REDIS_CA_FILE and the key prefix
+ * in LOOM_REDIS_KEY_PREFIX (default "loom:", as in [shared_state]).
+ */
+function sharedStateFromEnv(env: NodeJS.ProcessEnv, logger: Logger): SharedState | undefined {
+  return SharedState.create({
+    redis_url: env.LOOM_REDIS_URL ?? '',
+    redis_password_env: (env.LOOM_REDIS_PASSWORD ?? '') === '' ? '' : 'LOOM_REDIS_PASSWORD',
+    key_prefix: env.LOOM_REDIS_KEY_PREFIX ?? 'loom:',
+    timeout_ms: 250,
+    ca_file: env.LOOM_REDIS_CA_FILE ?? '',
+  }, { logger, env, keys: { url: 'LOOM_REDIS_URL', passwordEnv: 'LOOM_REDIS_PASSWORD', caFile: 'LOOM_REDIS_CA_FILE', passwordHint: 'put it in LOOM_REDIS_PASSWORD' } });
 }

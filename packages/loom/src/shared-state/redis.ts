@@ -62,7 +62,7 @@ export interface SharedStateDeps {
   metrics?: Metrics;
   env?: NodeJS.ProcessEnv;
   /** The config keys complaints name (the standalone command reads environment variables instead). */
-  keys?: { url: string; passwordEnv: string; caFile: string };
+  keys?: { url: string; passwordEnv: string; caFile: string; passwordHint: string };
 }
 
 /**
@@ -91,8 +91,13 @@ export class SharedState {
   /** undefined when shared_state.redis_url is "" (each instance keeps its own state). */
   static create(config: SharedStateConfig, deps: SharedStateDeps): SharedState | undefined {
     if (config.redis_url === '') return undefined;
-    const keys = deps.keys ?? { url: 'shared_state.redis_url', passwordEnv: 'shared_state.redis_password_env', caFile: 'shared_state.ca_file' };
-    const address = parseRedisUrl(config.redis_url, keys.url, `put it in an environment variable named by ${keys.passwordEnv}`);
+    const keys = deps.keys ?? {
+      url: 'shared_state.redis_url',
+      passwordEnv: 'shared_state.redis_password_env',
+      caFile: 'shared_state.ca_file',
+      passwordHint: 'put it in an environment variable and name that variable in shared_state.redis_password_env',
+    };
+    const address = parseRedisUrl(config.redis_url, keys.url, keys.passwordHint);
     const env = deps.env ?? process.env;
     let password: string | undefined;
     if (config.redis_password_env !== '') {

@@ -111,3 +111,21 @@ test('the sweep drops expired blacklists and idle addresses without strikes, kee
   assert.equal(guard.blacklistedAddresses, 0);
   assert.deepEqual(guard.strike('striked', 3 * RATE_WINDOW_MS), { strikes: 2, threshold: 2, blacklisted: true });
 });
+
+test('a blacklist imposed from elsewhere refuses, ends and lifts like one by strikes, and is not counted as added', () => {
+  const guard = new AbuseGuard(settings({ strikeThreshold: 3, maxTracked: 2 }));
+  guard.strike('a', 0);
+  guard.impose('a', 100, 2000);
+  assert.deepEqual(guard.admit('a', 1100), { kind: 'blacklisted', remainingMs: 1000 });
+  // Already blacklisted: a second imposition keeps the first end.
+  guard.impose('a', 1100, 50_000);
+  assert.deepEqual(guard.admit('a', 1200), { kind: 'blacklisted', remainingMs: 900 });
+  assert.equal(guard.counters.added, 0);
+  assert.equal(guard.admit('a', 2100).kind, 'ok');
+  assert.deepEqual(guard.strike('a', 2100), { strikes: 1, threshold: 3, blacklisted: false });
+  guard.impose('forever', 0, undefined);
+  assert.deepEqual(guard.admit('forever', 1e12), { kind: 'blacklisted', remainingMs: undefined });
+  // Within maxTracked: the new entry made room.
+  guard.impose('b', 0, 1000);
+  assert.equal(guard.trackedAddresses, 2);
+});

@@ -36,6 +36,23 @@ export interface AbuseCounters {
   evicted: number;
   /** Clean addresses forgotten (their strikes and rate count with them) to stay within maxTracked. */
   forgotten: number;
+  /** Addresses blacklisted because another instance blacklisted them (shared state only). */
+  shared?: number;
+}
+
+/** What a connection asks before and after each message; AbuseGuard alone, or shared through Redis. */
+export interface Guard {
+  readonly counters: AbuseCounters;
+  readonly trackedAddresses: number;
+  readonly blacklistedAddresses: number;
+  admit(address: string, now: number): Admission;
+  strike(address: string, now: number): Strike;
+  sweep(now: number): void;
+  /**
+   * Resolves once what other instances know about the address has arrived, so that a new
+   * connection's first message is decided with it; undefined when there is nothing to wait for.
+   */
+  lookup?(address: string): Promise<void> | undefined;
 }
 
 interface Client {
@@ -67,7 +84,7 @@ const FOREVER: Admission = { kind: 'blacklisted', remainingMs: undefined };
  * recently seen clean one, and only when none is left the oldest blacklist, so flooding
  * from many addresses cannot easily lift a blacklist.
  */
-export class AbuseGuard {
+export class AbuseGuard implements Guard {
   private readonly clients = new Map<string, Client>();
   private readonly blocked = new Map<string, Client>();
   /**
@@ -129,6 +146,25 @@ export class AbuseGuard {
       strike.blacklisted = true;
     }
     return strike;
+  }
+
+  /**
+   * Blacklists an address for remainingMs (undefined: until restart) because another
+   * instance did; an address already blacklisted here keeps its own end. Not a strike here,
+   * and not counted as added: the instance whose strikes did it counts it.
+   */
+  impose(address: string, now: number, remainingMs: number | undefined): void {
+    if (this.blocked.has(address)) return;
+    let client = this.clients.get(address);
+    if (client !== undefined) {
+      this.clients.delete(address);
+      this.forgetRecent();
+    } else {
+      if (this.clients.size + this.blocked.size >= this.settings.maxTracked) this.makeRoom();
+      client = fresh(now);
+    }
+    client.until = remainingMs === undefined ? Infinity : now + remainingMs;
+    this.blocked.set(address, client);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import type { Socket } from 'node:net';
-import type { AbuseGuard, Strike } from './abuse.js';
+import type { Guard, Strike } from './abuse.js';
 import type { ErrorLog, MessageStore } from './delivery.js';
 import { LineSplitter, type FrameSink } from './framing.js';
 import { ecsEvent, logRecord, type MessageChecker } from './message.js';
@@ -14,7 +14,7 @@ export const MAX_UNSENT_BYTES = 1024 * 1024;
 
 /** What every connection of one listener shares. */
 export interface ConnectionContext {
-  guard: AbuseGuard;
+  guard: Guard;
   checker: MessageChecker;
   store: MessageStore;
   errorLog: ErrorLog | undefined;

@@ -39,6 +39,7 @@ export function createTcpJsonInput(deps: InputDeps): Input {
           registry: deps.metrics.registry,
           loomMetrics: deps.metrics,
           ...(forward ? { forward: deps.submitter } : {}),
+          sharedState: deps.sharedState,
         });
       } catch (error) {
         throw new Error(`inputs.tcp_json: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

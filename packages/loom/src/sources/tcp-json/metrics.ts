@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Metrics } from '../../management/metrics.js';
-import type { AbuseGuard } from './abuse.js';
+import type { Guard } from './abuse.js';
 
 export type MessageOutcome = 'logged' | 'blacklisted' | 'rate_limited' | 'malformed' | 'internal_error';
 export type ConnectionOutcome = 'accepted' | 'refused_not_allowed' | 'refused_max_connections' | 'refused_max_connections_per_ip';
@@ -37,7 +37,7 @@ export class TcpJsonStats {
 }
 
 /** The protocol's own metrics, in Loom's registry. */
-export function registerTcpJsonMetrics(registry: Registry, stats: TcpJsonStats, guard: AbuseGuard): void {
+export function registerTcpJsonMetrics(registry: Registry, stats: TcpJsonStats, guard: Guard): void {
   new Counter({
     name: 'loom_tcp_json_messages_total',
     help: 'TCP JSON messages answered, by result: logged, blacklisted, rate_limited, malformed (invalid JSON, schema, size), internal_error.',
@@ -93,15 +93,16 @@ export function registerTcpJsonMetrics(registry: Registry, stats: TcpJsonStats, 
   });
   new Counter({
     name: 'loom_tcp_json_blacklist_changes_total',
-    help: 'Blacklist changes: added (by strikes), released (timed blacklist over), evicted (forgotten to stay within max_tracked_ips).',
+    help: 'Blacklist changes: added (by strikes), released (timed blacklist over), evicted (forgotten to stay within max_tracked_ips), shared (blacklisted by another instance, with shared state).',
     labelNames: ['change'] as const,
     registers: [registry],
     collect() {
       this.reset();
-      const { added, released, evicted } = guard.counters;
+      const { added, released, evicted, shared } = guard.counters;
       this.inc({ change: 'added' }, added);
       this.inc({ change: 'released' }, released);
       this.inc({ change: 'evicted' }, evicted);
+      if (shared !== undefined) this.inc({ change: 'shared' }, shared);
     },
   });
   new Counter({

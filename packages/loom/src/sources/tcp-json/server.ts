@@ -114,16 +114,40 @@ export class TcpJsonListener {
     stats.connections.accepted++;
     stats.openConnections++;
     socket.setTimeout(this.limits.idleTimeoutMs);
+    const lookup = this.ctx.guard.lookup?.(address);
+    if (lookup === undefined) {
+      this.open(socket, address);
+      return;
+    }
+    // With shared state, what other instances know about the address is asked for first;
+    // the client's bytes wait in the socket meanwhile (nothing reads it yet).
+    socket.on('error', () => undefined);
+    void lookup.then(() => {
+      if (this.stopping || socket.destroyed) {
+        socket.destroy();
+        this.release(address);
+        return;
+      }
+      this.open(socket, address);
+    });
+  }
+
+  private open(socket: Socket, address: string): void {
     const connection = new Connection(socket, address, socket.remotePort ?? 0, this.ctx, (done) => this.closed(done));
     this.connections.add(connection);
   }
 
   private closed(connection: Connection): void {
     if (!this.connections.delete(connection)) return;
-    this.ctx.stats.openConnections--;
-    const open = (this.perAddress.get(connection.address) ?? 1) - 1;
-    if (open <= 0) this.perAddress.delete(connection.address);
-    else this.perAddress.set(connection.address, open);
+    this.release(connection.address);
     if (this.connections.size === 0) this.allClosed?.();
+  }
+
+  /** Forgets a connection counted by accept. */
+  private release(address: string): void {
+    this.ctx.stats.openConnections--;
+    const open = (this.perAddress.get(address) ?? 1) - 1;
+    if (open <= 0) this.perAddress.delete(address);
+    else this.perAddress.set(address, open);
   }
 }

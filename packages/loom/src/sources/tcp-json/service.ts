@@ -3,15 +3,17 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../../logging.js';
 import { ThrottledLog } from '../../logging.js';
 import type { Metrics } from '../../management/metrics.js';
+import type { SharedState } from '../../shared-state/redis.js';
 import { describeError } from '../../sinks/append-writer.js';
 import type { FileSink } from '../../sinks/file.js';
 import type { EventSubmitter } from '../submitter.js';
-import { AbuseGuard } from './abuse.js';
+import { AbuseGuard, type AbuseSettings, type Guard } from './abuse.js';
 import type { ConnectionContext } from './connection.js';
 import { ErrorLog, errorLogSink, logfileSink, MessageStore, openFile } from './delivery.js';
 import { MessageChecker } from './message.js';
 import { registerTcpJsonMetrics, TcpJsonStats } from './metrics.js';
 import { TcpJsonListener } from './server.js';
+import { SharedAbuseGuard } from './shared-abuse.js';
 import type { TcpJsonSettings } from './settings.js';
 
 export interface TcpJsonServiceOptions {
@@ -25,6 +27,8 @@ export interface TcpJsonServiceOptions {
   loomMetrics?: Metrics;
   /** Loom's pipeline, when accepted messages are forwarded to enrichment and the outputs. */
   forward?: EventSubmitter;
+  /** Redis through which several instances share strikes and blacklists; none: this instance's own. */
+  sharedState?: SharedState | undefined;
 }
 
 /**
@@ -38,7 +42,7 @@ export class TcpJsonService {
     readonly stats: TcpJsonStats,
     private readonly listener: TcpJsonListener,
     private readonly files: readonly FileSink[],
-    private readonly guard: AbuseGuard,
+    private readonly guard: Guard,
     private readonly logger: Logger,
   ) {}
 
@@ -46,13 +50,14 @@ export class TcpJsonService {
     const { settings, logger, input, forward } = options;
     if (settings.logfile === undefined && forward === undefined) throw new Error(`${settings.file}: logfile_settings: required (the file accepted messages are written to)`);
     const { protocol, server } = settings;
-    const guard = new AbuseGuard({
+    const abuse: AbuseSettings = {
       messagesPerMinute: protocol.messagesPerMinute,
       strikeThreshold: protocol.strikeThreshold,
       permanent: protocol.permanent,
       durationMs: protocol.durationSeconds * 1000,
       maxTracked: protocol.maxTrackedIps,
-    });
+    };
+    const guard = options.sharedState === undefined ? new AbuseGuard(abuse) : new SharedAbuseGuard(abuse, options.sharedState);
     const stats = new TcpJsonStats(input, options.loomMetrics, forward !== undefined);
     if (options.registry !== undefined) registerTcpJsonMetrics(options.registry, stats, guard);
 
