@@ -1,3 +1,5 @@
+import { ipv6GroupsText } from '../../net/ipv6-text.js';
+
 /** Address text of the bytes in flow records: IPv4 dotted quads, RFC 5952 IPv6, colon-separated MACs. */
 
 export function ipv4Text(buf: Uint8Array, at: number): string {
@@ -11,32 +13,7 @@ export function ipv6Text(buf: Uint8Array, at: number): string {
   if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
     return `::ffff:${ipv4Text(buf, at + 12)}`;
   }
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  let text = '';
-  for (let i = 0; i < 8; i++) {
-    if (i === bestStart) {
-      text += '::';
-      i += bestLength - 1;
-      continue;
-    }
-    if (text !== '' && !text.endsWith(':')) text += ':';
-    text += (groups[i] as number).toString(16);
-  }
-  return text;
+  return ipv6GroupsText(groups);
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

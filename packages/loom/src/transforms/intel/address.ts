@@ -8,6 +8,8 @@
  * `1.2.3.0/24` matches an event address `::ffff:1.2.3.4` and the other way round.
  */
 
+import { ipv6GroupsText } from '../../net/ipv6-text.js';
+
 export type Family = 4 | 6;
 
 /** Reusable output of the parsers: `words` holds 1 (IPv4) or 4 (IPv6) meaningful words. */
@@ -191,24 +193,7 @@ export function formatIPv6(words: ArrayLike<number>, offset = 0): string {
     const word = words[offset + k] ?? 0;
     groups.push(word >>> 16, word & 0xffff);
   }
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = (from: number, to: number): string => groups.slice(from, to).map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
+  return ipv6GroupsText(groups);
 }
 
 /** "10.0.0.0/8", or the bare address for a single-address prefix (/32, /128). */
