@@ -4,7 +4,7 @@ const redacted = '<redacted>';
 
 /** Keys whose values are credentials. Tokens are not listed: they are Maps and never printed. */
 const secretKeys = new Set(['elasticsearch_user', 'elasticsearch_pass', 'elasticsearch_api_key', 'clickhouse_user', 'clickhouse_password', 'splunk_hec_token']);
-const urlKeys = new Set(['elasticsearch_url', 'clickhouse_url', 'splunk_hec_url']);
+const urlKeys = new Set(['elasticsearch_url', 'clickhouse_url', 'splunk_hec_url', 'redis_url']);
 /** Bookkeeping fields of an output that are not keys of the file. */
 const internalOutputFields = new Set(['key', 'credential_env', 'elasticsearch_api_key', 'splunk_hec_token']);
 

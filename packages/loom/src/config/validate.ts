@@ -1,3 +1,4 @@
+import { parseRedisUrl, PASSWORD_HINT } from '../shared-state/redis-url.js';
 import type { Draft } from './decode.js';
 import { redactUrl } from './redact.js';
 import { envTokenWarnings, mergeTokens, tokensFromEnv, type TokenFileContents, type TokenSet } from './secrets.js';
@@ -72,6 +73,7 @@ export function finish(draft: Draft, facts: FileFacts, env: NodeJS.ProcessEnv): 
   }
   checkOutputNames(config.outputs, errors);
   for (const output of config.outputs) applyCredentials(output, env, errors);
+  checkSharedState(config, env, errors);
   for (const [key, problem] of facts.unreadable) {
     if (key.startsWith('enrichment.')) errors.push(`${key}: ${JSON.stringify(problem.path)} not readable: ${problem.reason}`);
   }
@@ -81,6 +83,20 @@ export function finish(draft: Draft, facts: FileFacts, env: NodeJS.ProcessEnv): 
     throw new ConfigError([...errors, ...warnings.map((warning) => `warning: ${warning}`)].join('\n'));
   }
   return { config, warnings };
+}
+
+/** Checked here too, so that check-config catches what startup would refuse. */
+function checkSharedState(config: LoomConfig, env: NodeJS.ProcessEnv, errors: string[]): void {
+  const { redis_url: url, redis_password_env: passwordEnv } = config.shared_state;
+  if (url === '') return;
+  try {
+    parseRedisUrl(url, 'shared_state.redis_url', PASSWORD_HINT);
+  } catch (error) {
+    errors.push(messageOf(error));
+  }
+  if (passwordEnv !== '' && (env[passwordEnv] ?? '') === '') {
+    errors.push(`shared_state.redis_password_env: the environment variable ${passwordEnv} is not set or empty`);
+  }
 }
 
 function messageOf(error: unknown): string {

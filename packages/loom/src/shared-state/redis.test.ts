@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
+import { loadConfigText } from '../config/load.js';
 import type { SharedStateConfig } from '../config/types.js';
 import { ConfigError } from '../config/types.js';
-import { parseRedisUrl, SharedState } from './redis.js';
+import { SharedState } from './redis.js';
+import { parseRedisUrl } from './redis-url.js';
 
 const key = 'shared_state.redis_url';
 const hint = 'use shared_state.redis_password_env';
@@ -56,4 +58,24 @@ test('ca_file needs rediss:// and a readable file', () => {
   const logger = pino({ level: 'silent' });
   assert.throws(() => SharedState.create({ ...base, redis_url: 'redis://127.0.0.1:1', ca_file: '/etc/hostname' }, { logger }), /shared_state\.ca_file: only used with rediss:\/\//);
   assert.throws(() => SharedState.create({ ...base, redis_url: 'rediss://127.0.0.1:1', ca_file: '/nonexistent/ca.pem' }, { logger }), /shared_state\.ca_file: cannot read \/nonexistent\/ca\.pem/);
+});
+
+test('loading loom.toml already refuses a bad redis_url or a missing password variable', () => {
+  const env = { LOOM_SENSOR_spip01: 'test-token' };
+  const load = (section: string, environment: NodeJS.ProcessEnv = env): string => {
+    try {
+      loadConfigText(`[output]\ntype = "stdout"\n[shared_state]\n${section}\n`, { env: environment });
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return error.message;
+    }
+    return '';
+  };
+  const refused = load('redis_url = "redis://:topsecret@cache:6379"');
+  assert.match(refused, /^shared_state\.redis_url: must not contain a password; put it in an environment variable and name that variable in shared_state\.redis_password_env$/m);
+  assert.doesNotMatch(refused, /topsecret/);
+  assert.match(load('redis_url = "redis://cache"\nredis_password_env = "LOOM_TEST_REDIS_PW"'), /^shared_state\.redis_password_env: the environment variable LOOM_TEST_REDIS_PW is not set or empty$/m);
+  assert.equal(load('redis_url = "rediss://cache:6380/3"\nredis_password_env = "LOOM_TEST_REDIS_PW"', { ...env, LOOM_TEST_REDIS_PW: 'x' }), '');
+  // Without a URL the variable is not needed (the example config names one).
+  assert.equal(load('redis_url = ""\nredis_password_env = "LOOM_TEST_REDIS_PW"'), '');
 });
