@@ -102,6 +102,24 @@ describe('rate limits shared in Redis', { skip: unavailable }, () => {
     assert.ok(short > 4_000 && short <= 5_000, `a bucket that refills in milliseconds still lives a few seconds (pttl ${short})`);
   });
 
+  test('a sensor over its limit is refused without asking Redis again until the refill could meet it', async () => {
+    const { authority, shared } = await connectAuthority('requests', 4, 1, prefix());
+    const grants = async (): Promise<number> => {
+      const stats = await shared.client.info('commandstats');
+      return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0) + Number(/cmdstat_eval:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    };
+    assert.equal((await authority.grant('s', 1, 1)).granted, 1);
+    const before = await grants();
+    const refused = [];
+    for (let i = 0; i < 20; i++) refused.push((await authority.grant('s', 1, 1)).granted);
+    assert.deepEqual(refused, new Array(20).fill(0));
+    assert.equal((await grants()) - before, 0, 'the answer to the first grant already said the bucket is empty');
+    // A quarter of a second at 4/s refills one token: then Redis is asked again, and grants it.
+    await sleep(260);
+    assert.deepEqual(await authority.grant('s', 1, 1), { granted: 1, retryAfterSeconds: 0 });
+    assert.equal((await grants()) - before, 1);
+  });
+
   test('two instances share one sensor\'s budget exactly', async () => {
     const keyPrefix = prefix();
     const first = await connectAuthority('requests', 1, 30, keyPrefix);

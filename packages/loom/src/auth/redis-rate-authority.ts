@@ -9,7 +9,7 @@ import { RateLimiter } from './rate-limiter.js';
  * instances whose clocks disagree still refill the bucket at exactly the configured rate.
  *
  * KEYS[1] bucket (hash: tokens, at = microseconds); ARGV: rate/s, burst, min, max, expiry ms.
- * Returns { granted, retry-after seconds }.
+ * Returns { granted, retry-after seconds, thousandths of the tokens left (rounded up) }.
  */
 const GRANT_SCRIPT = `
 local rate = tonumber(ARGV[1])
@@ -38,14 +38,14 @@ else
 end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', string.format('%.0f', math.max(now, at or 0)))
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return { granted, retry }
+return { granted, retry, math.ceil(tokens * 1000) }
 `;
 
 /** Buckets untouched this long are full again; keeping them longer would only use memory. */
 const MIN_EXPIRY_MS = 5_000;
 
 interface GrantCommand {
-  loomRateGrant(key: string, rate: number, burst: number, min: number, max: number, expiryMs: number): Promise<[number, number]>;
+  loomRateGrant(key: string, rate: number, burst: number, min: number, max: number, expiryMs: number): Promise<[number, number, number]>;
 }
 
 /**
@@ -60,6 +60,16 @@ interface GrantCommand {
  */
 export class RedisRateAuthority implements RateAuthority {
   private readonly fallback: RateLimiter;
+  /**
+   * What each bucket held after the last answer, and when the question was sent. Other
+   * instances only ever take from a bucket, so this plus the refill since is an upper
+   * bound of what it holds now: a request for more is refused here without asking. A
+   * sensor far over its limit then costs one Redis command per refill of its cost, not
+   * one per request, and nothing is refused that Redis would have granted.
+   */
+  private readonly lastHeard = new Map<string, { tokens: number; at: number }>();
+  /** The connection lastHeard was learnt on (see SharedState.epoch). */
+  private heardOn = 0;
   private readonly expiryMs: number;
   private readonly keyPrefix: string;
 
@@ -71,6 +81,7 @@ export class RedisRateAuthority implements RateAuthority {
     readonly name: string,
     private readonly ratePerSecond: number,
     private readonly burst: number,
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.fallback = new RateLimiter(ratePerSecond, burst);
     this.expiryMs = ratePerSecond > 0 ? Math.max(MIN_EXPIRY_MS, Math.ceil((2 * 1000 * burst) / ratePerSecond)) : MIN_EXPIRY_MS;
@@ -86,18 +97,33 @@ export class RedisRateAuthority implements RateAuthority {
     if (!this.enabled) return { granted: max, retryAfterSeconds: 0 };
     // While disconnected every command would fail at once; skip the attempt, not the count.
     if (!this.shared.up) return this.decideLocally(key, min, max, new Error('not connected'));
+    if (this.heardOn !== this.shared.epoch) {
+      this.lastHeard.clear();
+      this.heardOn = this.shared.epoch;
+    }
+    const heard = this.lastHeard.get(key);
+    if (heard !== undefined) {
+      const atMost = Math.min(this.burst, heard.tokens + ((this.now() - heard.at) / 1000) * this.ratePerSecond);
+      if (atMost < min) return { granted: 0, retryAfterSeconds: Math.max(1, Math.ceil((Math.min(min, this.burst) - atMost) / this.ratePerSecond)) };
+      // Full again: nothing more to learn from it (and the map stays small).
+      if (atMost >= this.burst) this.lastHeard.delete(key);
+    }
     return this.ask(key, min, max);
   }
 
   /** Redis keys expire on their own; only the local fallback's buckets need forgetting. */
   retain(keys: ReadonlySet<string>): void {
     this.fallback.retain(keys);
+    for (const key of this.lastHeard.keys()) if (!keys.has(key)) this.lastHeard.delete(key);
   }
 
   private async ask(key: string, min: number, max: number): Promise<Grant> {
+    // Taken before sending: the script runs later, so counting the refill from here overestimates it, never under.
+    const sentAt = this.now();
     try {
       const client = this.shared.client as unknown as GrantCommand;
-      const [granted, retryAfterSeconds] = await client.loomRateGrant(this.keyPrefix + key, this.ratePerSecond, this.burst, min, max, this.expiryMs);
+      const [granted, retryAfterSeconds, milliTokens] = await client.loomRateGrant(this.keyPrefix + key, this.ratePerSecond, this.burst, min, max, this.expiryMs);
+      this.lastHeard.set(key, { tokens: milliTokens / 1000, at: sentAt });
       return { granted, retryAfterSeconds };
     } catch (error) {
       return this.decideLocally(key, min, max, error);

@@ -31,6 +31,7 @@ export class SharedState {
   readonly keyPrefix: string;
   private readonly throttled: ThrottledLog;
   private connected = false;
+  private connections = 0;
 
   private constructor(client: Redis, keyPrefix: string, private readonly deps: SharedStateDeps) {
     this.client = client;
@@ -96,6 +97,14 @@ export class SharedState {
     return this.connected;
   }
 
+  /**
+   * Goes up with every (re)connection. Redis may have restarted or failed over meanwhile
+   * and lost its keys, so what a caller remembers of them is stale once this changes.
+   */
+  get epoch(): number {
+    return this.connections;
+  }
+
   /** Counts a command that failed or timed out (its caller decided locally) and logs it now and then. */
   failed(operation: string, error: unknown): void {
     this.deps.metrics?.sharedStateErrors.inc({ operation });
@@ -111,6 +120,7 @@ export class SharedState {
   private setUp(up: boolean): void {
     if (up === this.connected) return;
     this.connected = up;
+    if (up) this.connections++;
     this.deps.metrics?.sharedStateUp.set(up ? 1 : 0);
     if (up) this.deps.logger.info('shared state: connected to Redis');
   }
