@@ -17,31 +17,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cleanupAll, installSignalHandlers, isInterrupted, untilExit } from './lib/cleanup.mjs';
-import { root } from './lib/loom.mjs';
 import { collectProblems, printSummary, printTables, summaryLine, targetVerdict } from './lib/report.mjs';
 import { wrkVersion } from './lib/wrk.mjs';
 import { scenarios } from './scenarios/index.mjs';
-
-function positiveInt(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    console.error(`${name} must be a positive integer, got "${raw}"`);
-    process.exit(2);
-  }
-  return value;
-}
-
-function oneOf(name, allowed) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return allowed[0];
-  if (!allowed.includes(raw)) {
-    console.error(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
-    process.exit(2);
-  }
-  return raw;
-}
+import { oneOfFromEnv as oneOf, positiveIntFromEnv as positiveInt, root } from '../scripts/lib/runner.mjs';
 
 const options = {
   durationSeconds: positiveInt('BENCH_DURATION', 20),

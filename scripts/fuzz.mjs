@@ -15,8 +15,7 @@ import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-
-const root = new URL('..', import.meta.url).pathname;
+import { positiveIntFromEnv, root, tableLines } from './lib/runner.mjs';
 
 /**
  * Each parser: the compiled test file, the tests in it that fuzz that parser (a name pattern,
@@ -69,18 +68,7 @@ const parsers = [
   },
 ];
 
-function positiveInt(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    console.error(`${name} must be a positive integer, got "${raw}"`);
-    process.exit(2);
-  }
-  return value;
-}
-
-const iterations = positiveInt('FUZZ_ITERATIONS', 1_000_000);
+const iterations = positiveIntFromEnv('FUZZ_ITERATIONS', 1_000_000);
 if (process.env.FUZZ_SEED && !/^(0x[0-9a-f]+|\d+)$/i.test(process.env.FUZZ_SEED)) {
   console.error(`FUZZ_SEED must be an integer, got "${process.env.FUZZ_SEED}"`);
   process.exit(2);
@@ -149,19 +137,15 @@ for (const parser of selected) {
   console.log('');
 }
 
-const rows = [['parser', 'inputs', 'seconds', 'inputs/s', 'failures'], ...results.map((r) => [
+const rows = results.map((r) => [
   r.name,
   r.inputs.toLocaleString('en-US'),
   r.seconds.toFixed(1),
   Math.round(r.inputs / r.seconds).toLocaleString('en-US'),
   String(r.failures),
-])];
-const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-const line = (row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+]);
 console.log(`seed ${seed}, FUZZ_ITERATIONS=${iterations}`);
-console.log(line(rows[0]));
-console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-for (const row of rows.slice(1)) console.log(line(row));
+console.log(tableLines(['parser', 'inputs', 'seconds', 'inputs/s', 'failures'], rows).join('\n'));
 const failed = results.filter((r) => r.failures > 0);
 if (failed.length > 0) {
   console.log(`\nFAILED: ${failed.map((r) => r.name).join(', ')}; replay one with FUZZ_SEED=${seed} FUZZ_ITERATIONS=${iterations} npm run fuzz -- ${failed[0].name}`);

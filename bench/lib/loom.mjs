@@ -2,10 +2,11 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { root } from '../../scripts/lib/runner.mjs';
 import { trackProcess } from './cleanup.mjs';
 import { watchServer } from './server-process.mjs';
 
-export const root = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
+export { root };
 const bin = join(root, 'packages/loom/bin/loom.js');
 const built = join(root, 'packages/loom/dist/src/cli.js');
 

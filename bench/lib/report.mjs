@@ -4,6 +4,8 @@
 // kind has its own columns; one summary table at the end puts the headline figure of every
 // scenario next to its target.
 
+import { tableLines } from '../../scripts/lib/runner.mjs';
+
 const fmtInt = (n) => (n === undefined || Number.isNaN(n) ? '-' : Math.round(n).toLocaleString('en-US'));
 const fmtMs = (n) => (n === undefined ? '-' : n < 10 ? n.toFixed(2) : n.toFixed(1));
 const fmtMiB = (bytes) => (bytes === undefined ? '-' : `${Math.round(bytes / 2 ** 20)} MiB`);
@@ -193,10 +195,7 @@ export function summaryLine(result) {
 }
 
 function printTable(title, header, rows, leftAligned = [0]) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells) => cells.map((c, i) => (leftAligned.includes(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
-  console.log(`\n${title}\n\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
-  for (const row of rows) console.log(line(row));
+  console.log(`\n${title}\n\n${tableLines(header, rows, leftAligned).join('\n')}`);
 }
 
 /** One table per kind of scenario that ran, in the order the kinds first appear. */
