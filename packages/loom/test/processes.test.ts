@@ -1,9 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { baseToml, spipEvent, startLoom, tempDir, type LoomProcess } from './helpers/loom-process.js';
 import { request } from './helpers/http.js';
+import { FakeElasticsearch } from './fakes/elasticsearch.js';
 
 // Several ingest processes on one listener (server.processes): the primary keeps the outputs,
 // the token set and the rate-limit buckets; these tests check that clients cannot tell.
@@ -149,6 +151,74 @@ describe('several ingest processes: the primary dies', () => {
       assert.deepEqual(pids.filter(alive), [], 'no orphaned ingest process keeps the port');
     } finally {
       await loom.cleanup();
+    }
+  });
+});
+
+describe('several ingest processes: load, then kill -9 of the primary with the outbox on', () => {
+  test('no refusal under load, and every acknowledged event is delivered after the restart', async () => {
+    const elasticsearch = await FakeElasticsearch.start();
+    const dir = await tempDir();
+    const toml = baseToml({
+      server: 'processes = 2',
+      auth: `[auth.tokens]\n"${tokenA}" = "sensor-a"`,
+      output: `type = "elasticsearch"
+elasticsearch_url = "${elasticsearch.url}"
+elasticsearch_index = "loom-%{+yyyy.MM.dd}"
+batch_max_wait_ms = 20
+[output.outbox]
+dir = "${join(dir, 'outbox')}"
+retry_backoff_ms = 50`,
+    });
+    let loom = await startLoom({ toml });
+    try {
+      assert.equal(loom.exitCode, undefined, loom.stderrText);
+      const acknowledged = new Set<string>();
+      const refused: number[] = [];
+      let next = 0;
+      let killed = false;
+      // Keep-alive clients, many batches in flight at once: the IPC channel backs up, which must not look like a lost primary.
+      const client = async (): Promise<void> => {
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        try {
+          while (!killed) {
+            const events = Array.from({ length: 20 }, () => spipEvent(next++));
+            const reply = await request(loom.url(), JSON.stringify(events), { agent, headers: { Authorization: `Bearer ${tokenA}`, 'Content-Type': 'application/json' } }).catch(() => undefined);
+            if (reply === undefined) continue;
+            if (reply.status === 204) for (const event of events) acknowledged.add((event.event as { id: string }).id);
+            else if (!killed) refused.push(reply.status);
+          }
+        } finally {
+          agent.destroy();
+        }
+      };
+      const clients = Array.from({ length: 12 }, () => client());
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const beforeKill = acknowledged.size;
+      loom.child.kill('SIGKILL');
+      killed = true;
+      await Promise.all(clients);
+      await loom.waitForExit();
+      assert.deepEqual(refused, [], 'no batch was refused while the primary was up');
+      assert.ok(beforeKill >= 200, `load ran: ${beforeKill} events acknowledged`);
+      assert.ok(acknowledged.size < 100_000, 'the id check below stays cheap');
+
+      // The same config and outbox: whatever was acknowledged and not yet sent goes out now.
+      const first = loom;
+      loom = await startLoom({ toml });
+      await first.cleanup();
+      const delivered = (): Set<string> => new Set(elasticsearch.documents('loom-2026.02.15').map((d) => (d.source as { event: { id: string } }).event.id));
+      const allThere = (): boolean => {
+        const stored = delivered();
+        return [...acknowledged].every((id) => stored.has(id));
+      };
+      await loom.until(allThere, `all ${acknowledged.size} acknowledged events in Elasticsearch`, 20_000);
+      const stored = delivered();
+      const missing = [...acknowledged].filter((id) => !stored.has(id));
+      assert.deepEqual(missing, []);
+    } finally {
+      await loom.cleanup();
+      await elasticsearch.close();
     }
   });
 });
