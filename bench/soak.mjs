@@ -2,13 +2,18 @@
 // Soak: runs Loom with enrichment (bundled GeoIP/ASN, a 100,000-CIDR intel list, risk) and a
 // real ClickHouse output through the outbox, posts Spip events at a fixed rate for a given
 // time, and reports whether memory, event-loop delay, acknowledgement latency and outbox
-// depth stay flat. Usage:
+// depth stay flat; then waits for the outbox to drain and counts what reached ClickHouse.
+// Usage:
 //   npm run build && node bench/soak.mjs            (SOAK_MINUTES=30, SOAK_RATE=30000 events/s)
-// SOAK_RATE should be about half of what ingest-clickhouse measures on the machine.
+// SOAK_RATE should be about half of what ingest-clickhouse measures on the machine. Also:
+// SOAK_SAMPLE_SECONDS (10), SOAK_DRAIN_SECONDS (longest wait for the outbox to drain after the
+// load, 600), SOAK_EXACT_COUNT=1 (also run SELECT count() on the table, allowed
+// SOAK_COUNT_SECONDS, 900, to run; it reads every stored event, minutes after a long run).
 import http from 'node:http';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupAll, installSignalHandlers, tempDir } from './lib/cleanup.mjs';
+import { countRows, rowsInParts, withRetries } from './lib/clickhouse.mjs';
 import { makeBodies } from './lib/events.mjs';
 import { intelListText, INTEL_LIST } from './lib/intel-list.mjs';
 import { root, startLoom, writeConfig } from './lib/loom.mjs';
@@ -19,6 +24,9 @@ import { memory } from './lib/proc.mjs';
 const minutes = Number(process.env.SOAK_MINUTES ?? 30);
 const rate = Number(process.env.SOAK_RATE ?? 30_000);
 const sampleSeconds = Number(process.env.SOAK_SAMPLE_SECONDS ?? 10);
+const drainSeconds = Number(process.env.SOAK_DRAIN_SECONDS ?? 600);
+const exactCount = process.env.SOAK_EXACT_COUNT === '1';
+const countSeconds = Number(process.env.SOAK_COUNT_SECONDS ?? 900);
 const TOKEN = 'soak-token-0123456789abcdef0123456789';
 
 installSignalHandlers();
@@ -50,6 +58,7 @@ let sent = 0;
 let acknowledged = 0;
 let refused = 0;
 let failed = 0;
+const inFlight = new Set();
 
 function post(body) {
   const started = performance.now();
@@ -101,15 +110,21 @@ async function sample(elapsedSeconds) {
 console.log(`soak: ${minutes} min at ${rate} events/s (${rate / eventsPerBody} batches/s) into ClickHouse with enrichment; sampling every ${sampleSeconds} s`);
 const start = performance.now();
 const end = start + minutes * 60_000;
-const batchesPerTick = rate / eventsPerBody / 100; // ticks of 10 ms
+// Batches are due by the clock, not by timer ticks, which a busy machine stretches.
+const batchesPerMs = rate / eventsPerBody / 1000;
 let credit = 0;
+let lastTick = start;
 let nextSample = start + sampleSeconds * 1000;
 while (performance.now() < end) {
-  credit += batchesPerTick;
+  const now = performance.now();
+  credit += (now - lastTick) * batchesPerMs;
+  lastTick = now;
   while (credit >= 1) {
     credit -= 1;
     sent += eventsPerBody;
-    void post(bodies[(sent / eventsPerBody) % bodies.length]);
+    const posted = post(bodies[(sent / eventsPerBody) % bodies.length]);
+    inFlight.add(posted);
+    void posted.then(() => inFlight.delete(posted));
   }
   if (performance.now() >= nextSample) {
     nextSample += sampleSeconds * 1000;
@@ -117,11 +132,39 @@ while (performance.now() < end) {
   }
   await new Promise((r) => setTimeout(r, 10));
 }
-// Every acknowledged event must reach ClickHouse: wait for the outbox to drain (a minute at most).
-await new Promise((r) => setTimeout(r, 1000));
-const countRows = async () => Number((await clickhouse.rows('SELECT count() AS n FROM loom_events'))[0]?.n ?? 0);
-let rows = await countRows();
-for (const deadline = Date.now() + 60_000; rows < acknowledged && Date.now() < deadline; rows = await countRows()) await new Promise((r) => setTimeout(r, 500));
+// Every acknowledged event must reach ClickHouse. The batches still in flight get their answers
+// first, so that "acknowledged" is final; then Loom's outbox drains, then ClickHouse is counted.
+await Promise.all(inFlight);
+const loadEnded = performance.now();
+const outboxState = async () => {
+  const metrics = await scrape(`${managementUrl}/metrics`);
+  return { waiting: sum(metrics, 'loom_outbox_events'), delivered: sum(metrics, 'loom_output_delivered_events_total') };
+};
+let outbox = await withRetries(outboxState);
+for (let lastReport = performance.now(); outbox.waiting > 0 && performance.now() - loadEnded < drainSeconds * 1000;) {
+  await new Promise((r) => setTimeout(r, 500));
+  outbox = await withRetries(outboxState);
+  if (performance.now() - lastReport >= 10_000) {
+    lastReport = performance.now();
+    console.log(`draining: ${outbox.waiting} events still in the outbox after ${Math.round((performance.now() - loadEnded) / 1000)} s`);
+  }
+}
+const drainedSeconds = Math.round((performance.now() - loadEnded) / 100) / 10;
+const drained = outbox.waiting === 0;
+const logError = (what) => (error, attempt) => console.log(`${what}, attempt ${attempt}: ${error instanceof Error ? error.message : error}`);
+const rows = await withRetries(() => rowsInParts(clickhouse, 'loom_events'), { times: 5, onError: logError('counting the rows of the active parts failed') });
+const counted = exactCount ? await withRetries(() => countRows(clickhouse, 'loom_events', countSeconds), { onError: logError('SELECT count() failed') }) : undefined;
+const delivery = {
+  acknowledged,
+  delivered_by_loom: outbox.delivered,
+  outbox_drained: drained,
+  seconds_to_drain: drainedSeconds,
+  rows_in_clickhouse: rows,
+  ...(counted === undefined ? {} : { select_count: counted }),
+  missing: Math.max(0, acknowledged - rows),
+  extra: Math.max(0, rows - acknowledged),
+  all_delivered: drained && rows >= acknowledged && (counted === undefined || counted >= acknowledged),
+};
 
 // Flat: the last third of the run after warm-up is compared with its first third. Warm-up is a
 // minute, or a quarter of a short run, so that the two thirds never overlap.
@@ -143,9 +186,12 @@ const flat = verdict.rss_mib.late <= verdict.rss_mib.early * 1.1 + 16
   && verdict.event_loop_p99_ms.late <= verdict.event_loop_p99_ms.early * 1.5 + 5
   && verdict.ack_p99_ms.late <= verdict.ack_p99_ms.early * 1.5 + 50
   && verdict.outbox_events.late <= Math.max(verdict.outbox_events.early * 2, rate * 2);
-console.log(JSON.stringify({ minutes, rate, sent, acknowledged, refused, failed, rows_in_clickhouse: rows, all_delivered: rows >= acknowledged, verdict, flat }, null, 2));
-writeFileSync(join(root, 'bench/results/soak.json'), JSON.stringify({ date: new Date().toISOString(), minutes, rate, samples, verdict, flat, rows_in_clickhouse: rows }, null, 2));
+console.log(JSON.stringify({ minutes, rate, sent, acknowledged, refused, failed, delivery, verdict, flat }, null, 2));
+const fmt = (n) => n.toLocaleString('en-US');
+console.log(`delivery: ${fmt(acknowledged)} events acknowledged; Loom delivered ${fmt(outbox.delivered)}, outbox ${drained ? `drained ${drainedSeconds} s after the load` : `NOT drained after ${drainedSeconds} s (${fmt(outbox.waiting)} events waiting)`}; ` +
+  `ClickHouse holds ${fmt(rows)} rows${counted === undefined ? '' : ` (SELECT count(): ${fmt(counted)})`}: ${delivery.all_delivered ? 'all delivered' : `${fmt(delivery.missing)} MISSING`}${delivery.extra > 0 ? `, ${fmt(delivery.extra)} more rows than acknowledged events` : ''}`);
+writeFileSync(join(root, 'bench/results/soak.json'), JSON.stringify({ date: new Date().toISOString(), minutes, rate, samples, verdict, flat, delivery }, null, 2));
 await loom.stop();
 await clickhouse.stop();
 await cleanupAll();
-process.exit(flat && refused === 0 && failed === 0 && rows >= acknowledged ? 0 : 1);
+process.exit(flat && refused === 0 && failed === 0 && delivery.all_delivered ? 0 : 1);

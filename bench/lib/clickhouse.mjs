@@ -1,5 +1,6 @@
 // A real ClickHouse server (Debian's clickhouse-server) as the destination of an ingest
 // scenario, started with the same helper the tests use.
+import http from 'node:http';
 import { join } from 'node:path';
 import { root } from './loom.mjs';
 
@@ -57,4 +58,45 @@ export function clickhouseOutput() {
       };
     },
   };
+}
+
+/**
+ * Rows of a MergeTree table, from its active parts: exact, and as quick for a billion rows as
+ * for ten. A `SELECT count()` on ClickHouse 18.16 reads the whole smallest column, which for
+ * the one-column table is every event's text: minutes after a long run.
+ */
+export async function rowsInParts(server, table) {
+  const [row] = await server.rows(`SELECT sum(rows) AS n FROM system.parts WHERE database = currentDatabase() AND table = '${table}' AND active`);
+  return Number(row?.n ?? 0);
+}
+
+/** `SELECT count()` allowed `seconds` to run (ClickHouse's max_execution_time, and as long to answer). */
+export function countRows(server, table, seconds) {
+  const url = `${server.url}/?${new URLSearchParams({ max_execution_time: String(seconds), query: `SELECT count() FROM ${table}` })}`;
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { agent: false, timeout: (seconds + 30) * 1000 }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => {
+        text += chunk;
+      });
+      response.on('end', () => (response.statusCode === 200 ? resolve(Number(text.trim())) : reject(new Error(`ClickHouse ${response.statusCode}: ${text.slice(0, 300)}`))));
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`SELECT count() got no answer within ${seconds + 30} s`)));
+    request.on('error', reject);
+  });
+}
+
+/** Calls `attempt` up to `times` times, `pauseMs` apart, and returns its first result. */
+export async function withRetries(attempt, { times = 3, pauseMs = 2000, onError = () => {} } = {}) {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      onError(error, i);
+      if (i >= times) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
 }
