@@ -56,23 +56,28 @@ describe('two Loom instances sharing one Redis', { skip: unavailable }, () => {
     const statuses = new Set<number>();
     const firstSent = performance.now();
     let lastSent = firstSent;
+    let lastAnswered = firstSent;
     // Two clients per instance, as a load balancer would spread one sensor's requests.
     await Promise.all([0, 0, 1, 1].map(async (which) => {
       while (performance.now() - firstSent < windowMs) {
         lastSent = performance.now();
         const status = await send(instances[which]!);
+        lastAnswered = performance.now();
         statuses.add(status);
         if (status === 204) accepted[which]!++;
       }
     }));
-    const seconds = (lastSent - firstSent) / 1000;
     const total = accepted[0]! + accepted[1]!;
-    const budget = burst + rate * seconds;
+    // Every grant happened between the first request sent and the last answer received.
+    const most = burst + rate * ((lastAnswered - firstSent) / 1000);
+    const least = burst + rate * ((lastSent - firstSent) / 1000);
+    const seen = `accepted ${total} (${accepted.join(' + ')}); the shared budget is ${least.toFixed(1)} to ${most.toFixed(1)}`;
     assert.deepEqual([...statuses].sort(), [204, 429]);
     // One instance alone would accept the whole budget: two without sharing, about twice it.
-    assert.ok(total <= Math.ceil(budget) + 1, `accepted ${total} (${accepted.join(' + ')}) over ${seconds.toFixed(2)} s; the shared budget is ${budget.toFixed(1)}`);
-    // Leases left unspent on an instance (2 tokens each at 20/s) are the only shortfall.
-    assert.ok(total >= Math.floor(budget) - 2 * 2 - 2, `accepted ${total} (${accepted.join(' + ')}); the shared budget is ${budget.toFixed(1)}`);
+    assert.ok(total <= Math.floor(most), seen);
+    // Leases left unspent on an instance (2 tokens each at 20/s) are the only shortfall; a
+    // little more is allowed for a busy machine where a refill waits for the next request.
+    assert.ok(total >= 0.9 * least - 2 * 2, seen);
     assert.ok(accepted[0]! > 0.2 * total && accepted[1]! > 0.2 * total, `both instances accepted a share: ${accepted.join(' + ')}`);
     assert.equal(await metric(instances[0]!, /^loom_shared_state_up /), 1);
   });
