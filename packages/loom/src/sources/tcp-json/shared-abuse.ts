@@ -15,7 +15,7 @@ export const SHARED_STRIKES_TTL_MS = 24 * 60 * 60 * 1000;
 const PERMANENT_BASE = 1e15;
 
 /** Shared by both scripts: Redis server time in ms, and an entry's state from its score. */
-const LUA_HELPERS = `
+const LUA_PRELUDE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function state(score)
@@ -32,7 +32,7 @@ end
  * ARGV[1] address. Returns { strikes, state }: state -2 not blacklisted, -1 permanently,
  * else the milliseconds left.
  */
-const STATUS_SCRIPT = `${LUA_HELPERS}
+const STATUS_SCRIPT = `${LUA_PRELUDE}
 return { tonumber(redis.call('GET', KEYS[1]) or '0'), state(redis.call('ZSCORE', KEYS[2], ARGV[1])) }
 `;
 
@@ -43,7 +43,7 @@ return { tonumber(redis.call('GET', KEYS[1]) or '0'), state(redis.call('ZSCORE',
  * while Redis was away), strikes expiry ms, the most blacklisted addresses kept.
  * Returns { strikes, state } as the status script, with strikes 0 once blacklisted.
  */
-const STRIKE_SCRIPT = `${LUA_HELPERS}
+const STRIKE_SCRIPT = `${LUA_PRELUDE}
 local address = ARGV[1]
 local threshold = tonumber(ARGV[2])
 local duration = tonumber(ARGV[3])
