@@ -6,6 +6,7 @@ import { ConfigError, type LoadResult } from './config/types.js';
 import { startDevelopmentSensor, type DevelopmentSensor } from './dev-sensor.js';
 import { createLogger } from './logging.js';
 import { startService } from './service.js';
+import { runUntilStopped } from './signals.js';
 import { version } from './version.js';
 
 const usage = `Usage:
@@ -176,32 +177,14 @@ export async function run(argv: readonly string[]): Promise<number> {
       });
   }
 
-  return new Promise<number>((resolveExit) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        logger.flush();
-        process.exit(1);
-      }
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      Promise.all([service.stop(), sensor?.stop()]).then(([clean]) => {
-        logger.info({ clean }, 'stopped');
-        logger.flush();
-        resolveExit(0);
-      }, (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        logger.flush();
-        resolveExit(1);
-      });
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-    process.on('SIGHUP', () => {
-      logger.info('SIGHUP: reloading tokens and reopening output files');
-      service.reload().catch((error: unknown) => logger.error({ err: error }, 'reload failed'));
-    });
+  return runUntilStopped(logger, {
+    stop: async () => {
+      const [clean] = await Promise.all([service.stop(), sensor?.stop()]);
+      logger.info({ clean }, 'stopped');
+      return 0;
+    },
+    reload: () => service.reload(),
+    reloadDescription: 'reloading tokens and reopening output files',
   });
 }
 

@@ -1,6 +1,7 @@
 import { ConfigError } from './config/types.js';
 import { createLogger, type Logger } from './logging.js';
 import { SharedState } from './shared-state/redis.js';
+import { runUntilStopped } from './signals.js';
 import { TcpJsonService } from './sources/tcp-json/service.js';
 import { loadTcpJsonSettings, TcpJsonConfigError, type TcpJsonSettings } from './sources/tcp-json/settings.js';
 
@@ -40,32 +41,11 @@ export async function runTcpJson(configPath: string): Promise<number> {
   }
   logger.info({ address: service.address.address, port: service.address.port, config: settings.file }, 'tcp-json listening');
 
-  return new Promise<number>((resolveExit) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        logger.flush();
-        process.exit(1);
-      }
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      // As for Loom: a shutdown that had to cut connections off is logged ("tcp-json stopped", clean: false), not an error exit.
-      service.stop(SHUTDOWN_DEADLINE_MS).then(() => sharedState?.close()).then(() => {
-        logger.flush();
-        resolveExit(0);
-      }, (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        logger.flush();
-        resolveExit(1);
-      });
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-    process.on('SIGHUP', () => {
-      logger.info('SIGHUP: reopening the logfile and the error log');
-      service.reload().catch((error: unknown) => logger.error({ err: error }, 'reopen failed'));
-    });
+  return runUntilStopped(logger, {
+    // As for Loom: a shutdown that had to cut connections off is logged ("tcp-json stopped", clean: false), not an error exit.
+    stop: () => service.stop(SHUTDOWN_DEADLINE_MS).then(() => sharedState?.close()).then(() => 0),
+    reload: () => service.reload(),
+    reloadDescription: 'reopening the logfile and the error log',
   });
 }
 
