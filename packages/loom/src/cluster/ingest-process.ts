@@ -4,6 +4,7 @@
  * primary, which owns the outputs. It has no config file, signals or outputs of its own:
  * the primary starts, reloads and stops it over the IPC channel.
  */
+import { Socket } from 'node:net';
 import { LeasedRateLimiter } from '../auth/leased-rate-limiter.js';
 import { TokenStore } from '../auth/token-store.js';
 import { createLogger, type Logger } from '../logging.js';
@@ -12,8 +13,9 @@ import { registerEnricherMetrics, startDecoding } from '../pipeline/decoding.js'
 import { IngestServer } from '../sources/http-ingest/server.js';
 import { Channel, type Endpoint } from './channel.js';
 import { leaseSize } from '../shared-state/limiters.js';
-import { describeFailure, notes, requests, reviveFailure, type StartBody, type TokenDigests } from './protocol.js';
+import { batchPipeFd, describeFailure, notes, requests, reviveFailure, type StartBody, type TokenDigests } from './protocol.js';
 import { RemotePipeline } from './remote-pipeline.js';
+import { BatchSender } from './batch-link.js';
 import { RemoteRateAuthority } from './remote-rate-authority.js';
 
 const channel = new Channel(process as unknown as Endpoint, reviveFailure, describeFailure);
@@ -62,7 +64,7 @@ async function start({ index, config, tokens: digests, threads, maxPendingBatche
     requestLimiter,
     eventLimiter,
     decoder,
-    pipeline: new RemotePipeline(channel, maxPendingBatches),
+    pipeline: new RemotePipeline(new BatchSender(new Socket({ fd: batchPipeFd, readable: true, writable: true }), logger), maxPendingBatches),
     metrics,
     logger,
   });

@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { RateAuthority } from '../auth/rate-authority.js';
@@ -9,7 +10,8 @@ import type { Metrics } from '../management/metrics.js';
 import type { BatchDelivery } from '../pipeline/pipeline.js';
 import type { Batch } from '../sinks/types.js';
 import { Channel, type Endpoint } from './channel.js';
-import { describeFailure, notes, requests, reviveFailure, type GrantBody, type StartBody } from './protocol.js';
+import { batchPipeFd, describeFailure, notes, requests, reviveFailure, type GrantBody, type StartBody } from './protocol.js';
+import { receiveBatches } from './batch-link.js';
 
 export interface IngestProcessesOptions {
   config: LoomConfig;
@@ -69,7 +71,8 @@ export class IngestProcesses {
 
   /** Forks every process; rejects (after stopping the others) if any cannot listen. */
   async start(): Promise<void> {
-    cluster.setupPrimary({ exec: workerEntry, args: [], serialization: 'advanced' });
+    // fd 3 is the IPC channel (control messages), fd 4 the pipe batches travel on.
+    cluster.setupPrimary({ exec: workerEntry, args: [], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'] });
     const results = await Promise.allSettled(this.slots.map((slot) => this.fork(slot)));
     const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failure !== undefined) {
@@ -120,7 +123,9 @@ export class IngestProcesses {
     slot.worker = worker;
     slot.channel = channel;
     slot.startedAt = Date.now();
-    channel.handle<Batch, void>(requests.deliver, (batch) => this.deliver(batch));
+    const pipe = worker.process.stdio[batchPipeFd];
+    if (!(pipe instanceof Socket)) throw new Error('the ingest process has no batch pipe');
+    receiveBatches(pipe, (batch) => this.deliver(batch), logger);
     channel.handle<GrantBody, unknown>(requests.grant, ({ limiter, key, min, max }) => this.options.authorities[limiter].grant(key, min, max));
     const start: StartBody = {
       index: slot.index,

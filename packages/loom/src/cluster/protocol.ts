@@ -1,6 +1,5 @@
 import type { LoomConfig } from '../config/types.js';
 import { ApiError, type ApiErrorCode } from '../errors.js';
-import type { Batch } from '../sinks/types.js';
 import type { RemoteFailure } from './channel.js';
 
 /**
@@ -35,11 +34,10 @@ export interface GrantBody {
 
 export type LimiterName = 'request' | 'event';
 
-/** Ingest process → primary: a decoded, enriched batch to deliver; answered once every output took it. */
-export type DeliverBody = Batch;
+/** Batches do not use the channel: they go over a pipe of their own (batch-link.ts) on this fd. */
+export const batchPipeFd = 4;
 
 export const requests = {
-  deliver: 'deliver',
   grant: 'grant',
   /** Primary → ingest process: its metrics as prom-client JSON. */
   metrics: 'metrics',

@@ -1,8 +1,8 @@
 import { ApiError } from '../errors.js';
 import type { BatchDelivery } from '../pipeline/pipeline.js';
 import type { Batch } from '../sinks/types.js';
-import { ChannelClosedError, type Channel } from './channel.js';
-import { requests } from './protocol.js';
+import type { BatchSender } from './batch-link.js';
+import { ChannelClosedError } from './channel.js';
 
 /**
  * The pipeline as an ingest process sees it: batches go to the primary, which owns the
@@ -14,7 +14,7 @@ export class RemotePipeline implements BatchDelivery {
 
   /** @param maxPending this process's share of limits.max_pending_batches */
   constructor(
-    private readonly channel: Channel,
+    private readonly sender: BatchSender,
     private readonly maxPending: number,
   ) {}
 
@@ -25,7 +25,7 @@ export class RemotePipeline implements BatchDelivery {
   async deliver(batch: Batch): Promise<void> {
     this.pending++;
     try {
-      await this.channel.request(requests.deliver, batch);
+      await this.sender.deliver(batch);
     } catch (error) {
       // The primary may already have stored the batch; the client retries either way, as
       // after any lost answer.
