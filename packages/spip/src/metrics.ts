@@ -35,7 +35,8 @@ export class SensorMetrics {
     const colon = address.lastIndexOf(':');
     const host = address.slice(0, colon).replace(/^\[|\]$/g, '') || undefined;
     const port = Number(address.slice(colon + 1));
-    this.server = http.createServer((req, res) => {
+    // Bounded like every other listener: a slow client cannot hold the metrics port.
+    this.server = http.createServer({ headersTimeout: 5000, requestTimeout: 5000, connectionsCheckingInterval: 1000 }, (req, res) => {
       if ((req.url ?? '').split('?')[0] === '/metrics') {
         this.registry.metrics().then((body) => res.writeHead(200, { 'Content-Type': this.registry.contentType }).end(body), () => res.writeHead(500).end());
       } else if (req.url === '/health') {

@@ -50,7 +50,7 @@ export class ManagementServer {
   }
 
   async start(): Promise<void> {
-    this.server = http.createServer({ headersTimeout: 5000, requestTimeout: 5000, keepAliveTimeout: 30_000 }, (req, res) => {
+    this.server = http.createServer({ headersTimeout: 5000, requestTimeout: 5000, keepAliveTimeout: 30_000, connectionsCheckingInterval: 1000 }, (req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         this.logger.error({ err: error }, 'management request failed');
         if (!res.headersSent) text(res, 500, 'internal error\n');

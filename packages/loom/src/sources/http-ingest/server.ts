@@ -74,6 +74,9 @@ export class IngestServer {
     };
     const options: http.ServerOptions = {
       headersTimeout: config.header_timeout_seconds * 1000,
+      // Node enforces both timeouts only when it sweeps its connections, every 30 s by
+      // default: a slowloris client would hold a connection for up to 40 s with a 10 s limit.
+      connectionsCheckingInterval: 1000,
       requestTimeout: config.request_timeout_seconds * 1000,
       keepAliveTimeout: config.idle_timeout_seconds * 1000,
       maxHeaderSize: 16 * 1024,
