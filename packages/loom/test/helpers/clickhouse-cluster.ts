@@ -5,6 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, request } from './http.js';
+import { serverConfigXml } from './clickhouse-server.js';
 
 /**
  * One ZooKeeper and two ClickHouse servers (Debian's clickhouse-server 18.16 or newer) forming
@@ -162,26 +163,8 @@ class Node implements ClusterNode {
     const replicas = all.map((p) => `<replica><host>127.0.0.1</host><port>${p.tcp}</port></replica>`).join('\n        ');
     await writeFile(
       join(dir, 'config.xml'),
-      `<?xml version="1.0"?>
-<yandex>
-  <logger><level>debug</level><log>${dir}/log/server.log</log>
-    <errorlog>${dir}/log/server.err.log</errorlog><console>0</console></logger>
-  <listen_host>127.0.0.1</listen_host>
-  <http_port>${this.ports.http}</http_port>
-  <tcp_port>${this.ports.tcp}</tcp_port>
-  <interserver_http_port>${this.ports.interserver}</interserver_http_port>
+      serverConfigXml(dir, this.ports, 'debug', `  <interserver_http_port>${this.ports.interserver}</interserver_http_port>
   <interserver_http_host>127.0.0.1</interserver_http_host>
-  <path>${dir}/data/</path>
-  <tmp_path>${dir}/tmp/</tmp_path>
-  <user_files_path>${dir}/user_files/</user_files_path>
-  <format_schema_path>${dir}/format_schemas/</format_schema_path>
-  <users_config>${dir}/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <mark_cache_size>53687091</mark_cache_size>
-  <uncompressed_cache_size>53687091</uncompressed_cache_size>
-  <max_concurrent_queries>100</max_concurrent_queries>
-  <timezone>UTC</timezone>
   <zookeeper>
     <node><host>127.0.0.1</host><port>${zookeeperPort}</port></node>
     <session_timeout_ms>10000</session_timeout_ms>
@@ -196,8 +179,7 @@ class Node implements ClusterNode {
       </shard>
     </${CLUSTER_NAME}>
   </remote_servers>
-</yandex>
-`,
+`),
     );
     await writeFile(
       join(dir, 'users.xml'),

@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './http.js';
 
 /**
  * A real ClickHouse server (Debian's clickhouse-server 18.16 or newer) in a temp dir,
@@ -98,26 +98,7 @@ class Server implements ClickHouseServer {
     for (const sub of ['log', 'data', 'tmp', 'user_files', 'format_schemas']) await mkdir(join(dir, sub), { recursive: true });
     await writeFile(
       join(dir, 'config.xml'),
-      `<?xml version="1.0"?>
-<yandex>
-  <logger><level>warning</level><log>${dir}/log/server.log</log>
-    <errorlog>${dir}/log/server.err.log</errorlog><console>0</console></logger>
-  <listen_host>127.0.0.1</listen_host>
-  <http_port>${this.httpPort}</http_port>
-  <tcp_port>${this.tcpPort}</tcp_port>
-  <path>${dir}/data/</path>
-  <tmp_path>${dir}/tmp/</tmp_path>
-  <user_files_path>${dir}/user_files/</user_files_path>
-  <format_schema_path>${dir}/format_schemas/</format_schema_path>
-  <users_config>${dir}/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <mark_cache_size>53687091</mark_cache_size>
-  <uncompressed_cache_size>53687091</uncompressed_cache_size>
-  <max_concurrent_queries>100</max_concurrent_queries>
-  <timezone>UTC</timezone>
-</yandex>
-`,
+      serverConfigXml(dir, { http: this.httpPort, tcp: this.tcpPort }, 'warning'),
     );
     await writeFile(
       join(dir, 'users.xml'),
@@ -256,19 +237,6 @@ function send(method: 'GET' | 'POST', url: string, body?: string): Promise<Answe
 const get = (url: string): Promise<Answer> => send('GET', url);
 const post = (url: string, body: string): Promise<Answer> => send('POST', url, body);
 
-/** A loopback TCP port that is free at the moment of asking. */
-async function freePort(): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** The statements of an SQL file, for the HTTP interface (one statement per request). */
 export function sqlStatements(text: string): string[] {
   return text
@@ -278,4 +246,31 @@ export function sqlStatements(text: string): string[] {
     .split(';')
     .map((statement) => statement.trim())
     .filter((statement) => statement !== '');
+}
+
+/**
+ * config.xml of a test ClickHouse in `dir`, listening on loopback only; `extra` adds
+ * elements (interserver port, ZooKeeper, macros, clusters) for replicated servers.
+ */
+export function serverConfigXml(dir: string, ports: { http: number; tcp: number }, logLevel: 'warning' | 'debug', extra = ''): string {
+  return `<?xml version="1.0"?>
+<yandex>
+  <logger><level>${logLevel}</level><log>${dir}/log/server.log</log>
+    <errorlog>${dir}/log/server.err.log</errorlog><console>0</console></logger>
+  <listen_host>127.0.0.1</listen_host>
+  <http_port>${ports.http}</http_port>
+  <tcp_port>${ports.tcp}</tcp_port>
+  <path>${dir}/data/</path>
+  <tmp_path>${dir}/tmp/</tmp_path>
+  <user_files_path>${dir}/user_files/</user_files_path>
+  <format_schema_path>${dir}/format_schemas/</format_schema_path>
+  <users_config>${dir}/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>53687091</mark_cache_size>
+  <uncompressed_cache_size>53687091</uncompressed_cache_size>
+  <max_concurrent_queries>100</max_concurrent_queries>
+  <timezone>UTC</timezone>
+${extra}</yandex>
+`;
 }
