@@ -292,6 +292,9 @@ function rawCase(index: number): RawCase {
       // A first byte that cannot start a method makes the parser fail at once.
       bytes[0] = r.pick([0x00, 0x16, 0x7f, 0x80, 0xff, 0x20, 0x0d, 0x0a, 0x3c, 0x7b]);
       c.chunks = [bytes];
+      // Bytes that are all CR and LF are empty lines before a request line, which a server
+      // ignores (RFC 9112 section 2.2); the client then closes without a request, so no answer is owed.
+      c.mustRespond = !bytes.every((b) => b === 0x0d || b === 0x0a);
       break;
     }
     case 'request-line': {
