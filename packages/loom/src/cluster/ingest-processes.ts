@@ -73,7 +73,7 @@ export class IngestProcesses {
   async start(): Promise<void> {
     // fd 3 is the IPC channel (control messages), fd 4 the pipe batches travel on.
     cluster.setupPrimary({ exec: workerEntry, args: [], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'] });
-    const results = await Promise.allSettled(this.slots.map((slot) => this.fork(slot)));
+    const results = await Promise.allSettled(this.slots.map((slot) => this.fork(slot, true)));
     const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failure !== undefined) {
       await this.stop();
@@ -116,7 +116,11 @@ export class IngestProcesses {
     for (const slot of this.slots) slot.channel?.note(notes.destroy);
   }
 
-  private fork(slot: Slot): Promise<void> {
+  /**
+   * Starts the process of a slot; resolves when it listens. A restarted one (not `initial`)
+   * that dies before listening is tried again later, like one that dies while serving.
+   */
+  private async fork(slot: Slot, initial: boolean): Promise<void> {
     const { config, logger } = this.options;
     const worker = cluster.fork();
     const channel = new Channel(worker as unknown as Endpoint, reviveFailure, describeFailure);
@@ -138,8 +142,10 @@ export class IngestProcesses {
     };
     return new Promise<void>((resolve, reject) => {
       let settled = false;
+      let listened = false;
       channel.onNote<number | undefined>(notes.listening, () => {
         slot.listening = true;
+        listened = true;
         settled = true;
         resolve();
       });
@@ -155,9 +161,9 @@ export class IngestProcesses {
         if (!settled) {
           settled = true;
           reject(new Error(`ingest process ${slot.index} exited during startup (${signal ?? `code ${code}`})`));
-          return;
         }
-        if (!this.stopping) this.restartLater(slot, code, signal);
+        // A first start that fails fails Loom's startup; later ones are tried again.
+        if (!this.stopping && !(initial && !listened)) this.restartLater(slot, code, signal);
       });
       logger.info({ process: slot.index, pid: worker.process.pid }, 'ingest process forked');
     });
@@ -171,7 +177,8 @@ export class IngestProcesses {
     logger.error({ process: slot.index, code, signal, restart_in_ms: delayMs }, 'ingest process died; the others go on serving, restarting it');
     slot.restartTimer = setTimeout(() => {
       if (this.stopping) return;
-      this.fork(slot).catch((error: unknown) => {
+      this.fork(slot, false).catch((error: unknown) => {
+        // Its exit, if it died, has scheduled the next attempt already.
         logger.error({ process: slot.index, err: error }, 'ingest process did not restart');
       });
     }, delayMs);
