@@ -310,7 +310,7 @@ describe('ClickHouse output with the outbox', () => {
       assert.equal((await storedIds()).size, 0);
 
       // Now the server stops answering at all; deliveries time out after 500 ms and are retried.
-      clickhouse.pause();
+      await clickhouse.pause();
       for (let b = 3; b < 6; b++) assert.equal(await post(loom, batchOf(b * 10, 10)), 204);
       await eventually(async () => {
         const ready = await request(`http://127.0.0.1:${loom.managementPort}/ready`, undefined, { method: 'GET' });

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,8 +20,11 @@ export interface ClickHouseServer {
   query(sql: string, settings?: Record<string, string>): Promise<string>;
   /** Runs a SELECT and returns its rows (JSONEachRow, 64-bit integers as numbers). */
   rows<T = Record<string, unknown>>(sql: string): Promise<T[]>;
-  /** SIGSTOP: the kernel still accepts connections, nothing answers. */
-  pause(): void;
+  /**
+   * SIGSTOP, resolving once every thread of the server has stopped: the kernel still accepts
+   * connections, nothing answers.
+   */
+  pause(): Promise<void>;
   resume(): void;
   /**
    * Kills the server (as a crash would: every acknowledged insert is on disk) and keeps its
@@ -45,6 +48,22 @@ process.once('exit', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** Whether /proc shows every thread of `pid` in the stopped state ("T"). */
+async function allThreadsStopped(pid: number): Promise<boolean> {
+  const tasks = await readdir(`/proc/${pid}/task`);
+  for (const task of tasks) {
+    let stat: string;
+    try {
+      stat = await readFile(`/proc/${pid}/task/${task}/stat`, 'utf8');
+    } catch {
+      continue; // a thread that exited in between
+    }
+    // "pid (comm) S ...": the state follows the last ')' (comm may itself contain one).
+    if (stat[stat.lastIndexOf(')') + 2] !== 'T') return false;
+  }
+  return true;
+}
 
 /** Where Debian and ClickHouse's own packages put the server. */
 function serverBinary(): string {
@@ -177,8 +196,18 @@ class Server implements ClickHouseServer {
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  pause(): void {
+  async pause(): Promise<void> {
+    const pid = this.child?.pid;
+    if (pid === undefined) throw new Error('pause: the ClickHouse server is not running');
     this.child?.kill('SIGSTOP');
+    // kill() returns once the signal is queued: the kernel wakes one thread, which then stops
+    // the others. On a busy machine a handler thread can answer a request in between, so wait
+    // until /proc shows every thread stopped.
+    const deadline = Date.now() + 5000;
+    while (!(await allThreadsStopped(pid))) {
+      if (Date.now() > deadline) throw new Error(`pause: ClickHouse (pid ${pid}) did not stop within 5 s`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
   }
 
   resume(): void {

@@ -246,7 +246,7 @@ describe('ClickHouse destination against a real ClickHouse server', () => {
     await eventTable('hang');
     const dest = destination('hang', { timeoutMs: 400 });
     assert.deepEqual(await dest.deliver(batchOf(['{"before":1}']), signal()), { retry: [], rejected: [] });
-    server.pause();
+    await server.pause();
     try {
       const result = await dest.deliver(batchOf(['{"during":1}', '{"during":2}']), signal());
       assert.deepEqual(result.retry, [0, 1]);
